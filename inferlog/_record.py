@@ -1,0 +1,28 @@
+"""What is standard on a ``logging.LogRecord`` and what the user added with ``extra=``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+# Built from a real record rather than a hand-written list so that attributes a newer
+# Python adds (``taskName`` in 3.12) are recognised as standard, not as user extras.
+_PROBE = logging.LogRecord("probe", logging.INFO, __file__, 0, "", None, None)
+
+#: Attributes every ``LogRecord`` has, plus those that ``Formatter.format`` adds.
+STANDARD_RECORD_ATTRS: frozenset[str] = frozenset(
+    {*vars(_PROBE), "message", "asctime", "taskName"}
+)
+
+
+def iter_extras(record: logging.LogRecord) -> Iterator[tuple[str, Any]]:
+    """Yield ``(name, value)`` for every non-standard, non-private attribute of ``record``.
+
+    These are the ``extra=`` fields, the ones stamped by inferlog's filters and
+    ``exception`` when a queue has prepared the record.
+    """
+    for key, value in record.__dict__.items():
+        if key in STANDARD_RECORD_ATTRS or key.startswith("_"):
+            continue
+        yield key, value
