@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from inferlog import context
 from inferlog._diagnostics import reset_report_once
+from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import (
     ContextFilter,
     bind,
@@ -209,6 +211,19 @@ def test_decorated_async_function_gets_a_fresh_scope_per_call() -> None:
     assert len(set(ids)) == 20
     assert all(i is not None for i in ids)
     assert current_request_id() is None
+
+
+def test_decorating_a_generator_function_is_refused() -> None:
+    def numbers() -> Iterator[int]:
+        yield 1
+
+    async def async_numbers() -> AsyncIterator[int]:
+        yield 1
+
+    with pytest.raises(TypeError, match="generator"):
+        request_context()(numbers)
+    with pytest.raises(TypeError, match="generator"):
+        request_context()(async_numbers)
 
 
 def test_async_with_opens_and_restores_a_scope() -> None:
@@ -478,6 +493,47 @@ def test_filter_builds_from_dictconfig() -> None:
     (record,) = handler.records
     assert (record.rid, record.user_id) == ("r9", "u9")  # type: ignore[attr-defined]
     assert not hasattr(record, "other")
+
+
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.binary(),
+    st.lists(st.integers(), max_size=3),
+    st.builds(object),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.one_of(st.text(max_size=12), st.sampled_from(sorted(STANDARD_RECORD_ATTRS))),
+        FIELD_VALUES,
+        max_size=8,
+    ),
+    extra=st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.integers(), max_size=3),
+)
+def test_filter_stamps_any_bound_fields_without_raising_and_extras_win(
+    fields: dict[str, Any], extra: dict[str, int]
+) -> None:
+    fields.pop("request_id", None)
+    fields.pop("traceparent", None)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    standard = dict(record.__dict__)
+    record.__dict__.update({k: v for k, v in extra.items() if k not in standard})
+    with request_context("r", **fields):
+        assert ContextFilter().filter(record) is True
+    for key, value in fields.items():
+        if key in standard or key in STANDARD_RECORD_ATTRS:
+            assert record.__dict__.get(key, standard.get(key)) == standard.get(key, None)
+        elif key in extra:
+            assert record.__dict__[key] == extra[key]
+        else:
+            assert record.__dict__[key] is value
+    assert record.__dict__.get("request_id") == extra.get("request_id", "r")
 
 
 # --------------------------------------------------------------------------- OpenTelemetry
