@@ -216,10 +216,6 @@ _scope_var: contextvars.ContextVar[_Scope] = contextvars.ContextVar(
 )
 
 
-def _current_scope() -> _Scope:
-    return _scope_var.get()
-
-
 def _set_scope(fields: Mapping[str, Any], trace: _Trace | None) -> contextvars.Token[_Scope]:
     return _scope_var.set(_Scope(MappingProxyType(dict(fields)), trace))
 
@@ -303,7 +299,7 @@ class RequestScope:
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
             raise TypeError(
                 f"request_context cannot decorate the generator function {fn!r}; "
-                "open the scope with 'with request_context():' inside it instead"
+                "wrap the code that consumes the generator in 'with request_context():' instead"
             )
         if inspect.iscoroutinefunction(fn):
 

@@ -7,6 +7,8 @@ import contextvars
 import logging
 import logging.config
 import logging.handlers
+import multiprocessing
+import os
 import queue
 import random
 import subprocess
@@ -313,6 +315,26 @@ def test_uuid7_moves_to_the_next_millisecond_when_the_counter_overflows(
     second = generator()
     assert second > first
     assert second.int >> 80 == (first.int >> 80) + 1
+
+
+def _mint_ids_into(out: Any) -> None:
+    out.put([new_request_id() for _ in range(200)])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_forked_children_mint_their_own_ids() -> None:
+    mp_context = multiprocessing.get_context("fork")
+    out = mp_context.Queue()
+    new_request_id()  # the parent's generator has state the children must not reuse
+    children = [mp_context.Process(target=_mint_ids_into, args=(out,)) for _ in range(2)]
+    for child in children:
+        child.start()
+    batches = [out.get(timeout=30) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    every = [rid for batch in batches for rid in batch] + [new_request_id() for _ in range(200)]
+    assert len(set(every)) == len(every) == 600
+    assert all(batch == sorted(batch) for batch in batches)
 
 
 def test_uuid7_is_unique_across_threads() -> None:
