@@ -349,6 +349,8 @@ class SamplingFilter(logging.Filter):
         force: keep every record (the config-file debug override).
         keep_level: records at this level and above are always kept.
         clock: monotonic clock for rate-limit mode; inject one in tests.
+        request_id_field: the record attribute holding the request id; match
+            :class:`inferlog.ContextFilter`'s argument of the same name.
     """
 
     def __init__(
@@ -361,8 +363,15 @@ class SamplingFilter(logging.Filter):
         force: bool = False,
         keep_level: int | str = DEFAULT_KEEP_LEVEL,
         clock: Callable[[], float] = time.monotonic,
+        request_id_field: str = "request_id",
     ) -> None:
         super().__init__()
+        if not isinstance(request_id_field, str) or not request_id_field.isidentifier():
+            raise ValueError(
+                f"request_id_field must be a non-empty identifier, got {request_id_field!r}"
+            )
+        #: Record attribute read for the request id (as ``ContextFilter``'s).
+        self.request_id_field = request_id_field
         self.rate = _check_rate("rate", rate)
         self.logger_rates = {
             str(k): _check_rate(f"logger_rates[{k!r}]", v) for k, v in (logger_rates or {}).items()
@@ -413,24 +422,29 @@ class SamplingFilter(logging.Filter):
 
         Does not change the record. Override to add a rule; call this for the rest.
         """
+        # The common path (a success that is dropped) is kept free of method calls:
+        # it runs for every record on the caller's thread.
         levelno = record.levelno
-        status = getattr(record, "status", None)
-        if levelno >= FAILURE_LEVEL or status == "error":
+        if levelno >= FAILURE_LEVEL or getattr(record, "status", None) == "error":
             self._mark_failed(record)
             return 1.0
         if levelno >= self.keep_level or self.force or _forced.get():
             return 1.0
-        request_id = getattr(record, "request_id", None)
+        request_id = getattr(record, self.request_id_field, None)
         if request_id is not None and request_id in self._failed:
             return 1.0
-        rate = self.rate_for(record)
+        rate = self.rate_for(record) if self.model_rates or self.logger_rates else self.rate
         limiter = self._limiter
         if limiter is not None:
             rate = limiter.scaled(rate)
         if rate <= 0.0:
             return None
-        if rate < 1.0 and self._fraction(record, request_id) >= rate:
-            return None
+        if rate < 1.0:
+            fraction = self._id_cache.get(request_id) if type(request_id) is str else None
+            if fraction is None:
+                fraction = self._fraction(record, request_id)
+            if fraction >= rate:
+                return None
         if limiter is not None and not limiter.admit():
             return None
         return rate
@@ -493,7 +507,7 @@ class SamplingFilter(logging.Filter):
         return random.random()
 
     def _mark_failed(self, record: logging.LogRecord) -> None:
-        request_id = getattr(record, "request_id", None)
+        request_id = getattr(record, self.request_id_field, None)
         if request_id is None or request_id == "":
             return
         key = request_id if isinstance(request_id, str) else str(request_id)
@@ -643,7 +657,9 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
         """Forward, hold or release, as the class docstring describes."""
         try:
             scope = _scope.get()
-            key: object = scope if scope is not None else getattr(record, "request_id", None)
+            key: object = (
+                scope if scope is not None else getattr(record, self.sampler.request_id_field, None)
+            )
             if key == "":
                 key = None
             if key is not None and self.sampler.is_failure(record):
@@ -716,7 +732,7 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
                     "active are discarded (end requests with buffered_request())",
                     self.max_requests,
                 )
-            held = _Held(getattr(record, "request_id", None))
+            held = _Held(getattr(record, self.sampler.request_id_field, None))
             self._held[key] = held
             if scope is not None:
                 scope.handlers.add(self)

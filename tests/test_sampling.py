@@ -509,3 +509,11 @@ def test_the_filter_annotates_the_record_in_place_before_python_312() -> None:
     record = make_record(logging.ERROR, request_id="r")
     assert record is SamplingFilter().filter(record)
     assert 1.0 == getattr(record, "sample_rate", None)
+
+
+def test_request_id_field_matches_a_renamed_context_field() -> None:
+    filt = SamplingFilter(rate=0.5, request_id_field="rid")
+    decisions = {filt.decide(make_record(rid="r-7", request_id=f"other-{i}")) for i in range(50)}
+    assert 1 == len(decisions)
+    with pytest.raises(ValueError, match="request_id_field"):
+        SamplingFilter(request_id_field="not an identifier")
