@@ -385,16 +385,19 @@ class SamplingFilter(logging.Filter):
         self.counters = Counters()
         self._limiter: _RateLimiter | None = None
         if max_per_second is not None:
-            if burst is not None and (
-                isinstance(burst, bool) or not isinstance(burst, int | float) or burst < 1
+            if (
+                isinstance(max_per_second, bool)
+                or not isinstance(max_per_second, int | float)
+                or not max_per_second > 0
             ):
-                raise ValueError(f"burst must be a number >= 1, got {burst!r}")
-            try:
-                self._limiter = _RateLimiter(float(max_per_second), burst, clock, self.counters)
-            except (TypeError, ValueError):
                 raise ValueError(
                     f"max_per_second must be a positive number, got {max_per_second!r}"
-                ) from None
+                )
+            if burst is not None and (
+                isinstance(burst, bool) or not isinstance(burst, int | float) or not burst >= 1
+            ):
+                raise ValueError(f"burst must be a number >= 1, got {burst!r}")
+            self._limiter = _RateLimiter(float(max_per_second), burst, clock, self.counters)
         self._id_cache: dict[str, float] = {}
         self._trace_cache: dict[str, float] = {}
         self._logger_cache: dict[str, float] = {}
@@ -438,13 +441,14 @@ class SamplingFilter(logging.Filter):
         if limiter is not None:
             rate = limiter.scaled(rate)
         if rate <= 0.0:
-            return None
+            return 1.0 if record.__dict__.get(BUFFERED_ATTR) is True else None
         if rate < 1.0:
             fraction = self._id_cache.get(request_id) if type(request_id) is str else None
             if fraction is None:
                 fraction = self._fraction(record, request_id)
             if fraction >= rate:
-                return None
+                # Released by an ErrorBufferHandler upstream: its request failed.
+                return 1.0 if record.__dict__.get(BUFFERED_ATTR) is True else None
         if limiter is not None and not limiter.admit():
             return None
         return rate
@@ -603,8 +607,9 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
 
     A subclass of :class:`logging.handlers.MemoryHandler` so that ``dictConfig``
     resolves ``target`` by handler name. Put this handler on the logger and its target
-    (for example :class:`inferlog.QueueHandler`) in no logger's handlers; do not add a
-    separate :class:`SamplingFilter` downstream.
+    (for example :class:`inferlog.QueueHandler`) in no logger's handlers. A
+    :class:`SamplingFilter` downstream with the same rates is harmless: its decisions
+    are the same, and it keeps records marked ``sample_buffered``.
 
     Args:
         capacity: records held per request; the oldest is evicted beyond it.
@@ -677,7 +682,10 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
                     return
             target = self.target
             if target is not None:
-                target.handle(_stamp(record, rate))
+                # Always a copy: other handlers of the logger share ``record``.
+                kept = _copy_record(record)
+                setattr(kept, SAMPLE_RATE_ATTR, rate)
+                target.handle(kept)
         except Exception:
             self.handleError(record)
 

@@ -342,3 +342,23 @@ def test_dict_config_builds_the_buffer_in_front_of_a_named_handler() -> None:
         logger.info("context", extra={"request_id": "b"})
         logger.error("failed", extra={"request_id": "b"})
     assert ["fraud call", "context", "failed"] == sink.messages()
+
+
+def test_a_sampling_filter_downstream_keeps_released_records(sink: ListHandler) -> None:
+    sink.addFilter(SamplingFilter(rate=0.0))
+    handler = ErrorBufferHandler(target=sink, sampling={"rate": 0.0})
+    with buffered_request():
+        handler.handle(make_record(msg="context", request_id="r1"))
+        handler.handle(make_record(logging.ERROR, msg="failed", request_id="r1"))
+    assert ["context", "failed"] == sink.messages()
+
+
+def test_forwarded_records_are_copies_so_other_handlers_see_no_sample_rate(
+    sink: ListHandler,
+) -> None:
+    handler = ErrorBufferHandler(target=sink, sampling={"rate": 1.0})
+    record = make_record(request_id="r1")
+    handler.handle(record)
+    assert sink.records[0] is not record
+    assert 1.0 == attr(sink.records[0], "sample_rate")
+    assert not hasattr(record, "sample_rate")
