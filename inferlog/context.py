@@ -10,6 +10,8 @@ through :mod:`inferlog.propagation`.
 
 :class:`ContextFilter` copies the scope onto each ``LogRecord`` on the thread that
 created it, which is what lets a queue listener thread format the record later.
+
+This module is public; its main names are also re-exported from ``inferlog``.
 """
 
 from __future__ import annotations
@@ -407,8 +409,10 @@ class _OpenTelemetryLookup:
         get_current_span = self._get_current_span
         if get_current_span is None:
             module = sys.modules.get("opentelemetry.trace")
+            if module is None:
+                return None
             get_current_span = getattr(module, "get_current_span", None)
-            if get_current_span is None:
+            if get_current_span is None:  # partially imported, or not the real package
                 return None
             self._get_current_span = get_current_span
         span_context = get_current_span().get_span_context()

@@ -15,6 +15,8 @@ What needs help and what does not:
   :class:`ContextSnapshot`.
 * Another service: :func:`inject_headers` on the way out, :func:`extract_headers` on
   the way in (``X-Request-ID`` and W3C ``traceparent``).
+
+This module is public: import from ``inferlog.propagation``.
 """
 
 from __future__ import annotations
