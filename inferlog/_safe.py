@@ -1,0 +1,539 @@
+"""Bounded, never-raising conversion of any Python value to JSON-safe data.
+
+Two entry points share one set of representations, so a value looks the same whichever
+path the formatter took:
+
+* :func:`orjson_default` is the ``default=`` hook for the fast path. orjson calls it
+  only for types it does not know (``Decimal``, ``set``, ``bytes``, ``Path``, a
+  pydantic model, ...) and keeps going in C for everything else.
+* :func:`to_json_safe` is the careful walk, used when orjson refused the data (a lone
+  surrogate, an integer beyond 64 bits, a cycle, a non-string key it cannot handle)
+  or the output broke a size cap. It returns only ``dict[str, ...]``, ``list``,
+  ``str``, ``int``, ``float``, ``bool`` and ``None``, and promises that the value
+  serialises to at most ``budget`` bytes, cutting with explicit markers.
+
+Nothing here imports numpy, torch or pydantic: array-likes and models are recognised
+by their type's module name and their methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from pathlib import PurePath
+from typing import Any, Union, cast
+
+import orjson
+
+from inferlog._exceptions import describe_exception
+
+#: A value built only from types every JSON encoder accepts.
+JsonValue = Union[None, bool, int, float, str, list[Any], dict[str, Any]]  # noqa: UP007
+
+#: Options of the fast path. ``OPT_SERIALIZE_NUMPY`` lets orjson write contiguous
+#: numpy arrays and numpy scalars in C; it only inspects types, it imports nothing.
+FAST_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+#: Deepest nesting the careful walk keeps; deeper containers become a placeholder.
+#: orjson itself stops at 254 levels, which is what sends such data here.
+MAX_DEPTH = 64
+#: Longest dictionary key kept, in bytes of JSON; longer keys are cut with a marker.
+MAX_KEY_BYTES = 256
+#: Sets up to this size are sorted so the output is stable; larger ones keep their
+#: iteration order rather than pay for a sort of data that will be truncated anyway.
+SORT_LIMIT = 1_000
+#: Containers larger than this are not expanded by :func:`orjson_default`; it refuses
+#: them so the careful walk, which stops at the byte budget, handles them lazily.
+FAST_ITEMS_LIMIT = 10_000
+#: Room kept free in every container for a "more items" marker, and the smallest
+#: budget any value is ever given (every marker fits in it).
+MARKER_RESERVE = 64
+
+#: Module roots whose objects expose ``tolist()`` like a numpy array.
+_ARRAY_MODULES = frozenset({"numpy", "torch", "jax", "jaxlib", "tensorflow", "cupy"})
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
+
+
+class _TooLargeForFastPath(TypeError):
+    """Raised by :func:`orjson_default` to hand a value over to the careful walk."""
+
+
+def type_name(obj: object) -> str:
+    """Return ``module.QualName`` of ``obj``'s type (just the name for builtins)."""
+    cls = type(obj)
+    module = getattr(cls, "__module__", "") or ""
+    name = getattr(cls, "__qualname__", None) or cls.__name__
+    if module in ("builtins", ""):
+        return str(name)
+    return f"{module}.{name}"
+
+
+def safe_str(obj: object) -> str:
+    """Return ``str(obj)``, else ``repr(obj)``, else a placeholder naming what failed."""
+    try:
+        text = str(obj)
+        if isinstance(text, str):
+            return text
+    except Exception as err:
+        first = err
+    else:  # __str__ returned a non-str (only possible through C extensions)
+        first = TypeError("__str__ returned a non-string")
+    try:
+        text = repr(obj)
+        if isinstance(text, str):
+            return text
+    except Exception:
+        pass
+    return f"<unrepresentable {type_name(obj)}: str() raised {type(first).__name__}>"
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` with lone surrogates written as visible ``\\udcxx`` escapes.
+
+    A lone surrogate cannot be encoded as UTF-8, so JSON encoders refuse it; the
+    escape keeps the information visible instead of dropping it.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def bytes_text(data: bytes | bytearray | memoryview) -> str:
+    """Decode ``data`` as UTF-8; bytes that are not valid UTF-8 become ``\\xNN`` escapes."""
+    raw = _as_bytes(data)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _as_bytes(data: bytes | bytearray | memoryview, limit: int | None = None) -> bytes:
+    if isinstance(data, memoryview):
+        try:
+            flat = data.cast("B") if data.format != "B" or data.ndim != 1 else data
+            return bytes(flat if limit is None else flat[:limit])
+        except (TypeError, ValueError):
+            # Non-contiguous views cannot be cast; tobytes() copies them in order.
+            raw = data.tobytes()
+            return raw if limit is None else raw[:limit]
+    raw = bytes(data) if limit is None else bytes(data[:limit])
+    return raw
+
+
+def _big_int_text(value: int) -> str:
+    try:
+        return str(int(value))
+    except ValueError:
+        # Python refuses to print integers beyond sys.get_int_max_str_digits().
+        return f"<int of {value.bit_length()} bits>"
+
+
+def _is_array_like(obj: object) -> bool:
+    module = getattr(type(obj), "__module__", "") or ""
+    return module.partition(".")[0] in _ARRAY_MODULES and callable(getattr(obj, "tolist", None))
+
+
+def _array_size(obj: object) -> int | None:
+    size = getattr(obj, "size", None)
+    if callable(size):  # torch: size() is the shape, numel() the count
+        numel = getattr(obj, "numel", None)
+        size = numel() if callable(numel) else None
+    return size if isinstance(size, int) else None
+
+
+def _array_shape(obj: object) -> str:
+    try:
+        return str(tuple(getattr(obj, "shape", ())))
+    except Exception:
+        return "?"
+
+
+def _sorted_if_possible(items: Iterable[Any], count: int) -> list[Any]:
+    listed = list(items)
+    if count <= SORT_LIMIT:
+        try:
+            return sorted(listed)
+        except Exception:  # mixed types do not compare
+            pass
+    return listed
+
+
+def _model_dump(obj: object) -> Any:
+    """Return ``obj.model_dump()`` for pydantic-like models, else a sentinel."""
+    dump = getattr(type(obj), "model_dump", None)
+    if not callable(dump):
+        return _NOTHING
+    try:
+        return obj.model_dump()  # type: ignore[attr-defined]
+    except Exception:
+        return _NOTHING
+
+
+_NOTHING: Any = object()
+
+
+def coerce(obj: object) -> Any:
+    """Turn one value of a type JSON does not know into something closer to JSON.
+
+    The result is a JSON scalar, a string, or a ``dict``/``list`` whose members may
+    still need converting. Never raises: what cannot be converted becomes a string
+    describing it.
+    """
+    try:
+        return _coerce(obj)
+    except Exception as err:
+        return f"<unrepresentable {type_name(obj)}: {type(err).__name__}>"
+
+
+def _coerce(obj: object) -> Any:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes_text(obj)
+    if isinstance(obj, decimal.Decimal):
+        # A string keeps every digit; a float would silently round.
+        return str(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, datetime.datetime | datetime.date | datetime.time):
+        return obj.isoformat()
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, BaseException):
+        return describe_exception((type(obj), obj, obj.__traceback__))
+    if isinstance(obj, type):
+        module = getattr(obj, "__module__", "") or ""
+        name = getattr(obj, "__qualname__", obj.__name__)
+        return name if module == "builtins" else f"{module}.{name}"
+    if isinstance(obj, AbstractSet):
+        return _sorted_if_possible(obj, len(obj))
+    if dataclasses.is_dataclass(obj):
+        return {f.name: getattr(obj, f.name, None) for f in dataclasses.fields(obj)}
+    if _is_array_like(obj):
+        return obj.tolist()  # type: ignore[attr-defined]
+    dumped = _model_dump(obj)
+    if dumped is not _NOTHING:
+        return dumped
+    if isinstance(obj, Mapping):
+        return dict(obj.items())
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return list(obj)
+    return safe_str(obj)
+
+
+def orjson_default(obj: Any) -> Any:
+    """``default=`` hook for ``orjson.dumps``: :func:`coerce`, refusing huge containers.
+
+    Refusing (by raising ``TypeError``) makes orjson fail, and the formatter then takes
+    the careful walk, which stops at the byte budget instead of expanding a million
+    items first.
+    """
+    if _is_array_like(obj):
+        size = _array_size(obj)
+        if size is None or size > FAST_ITEMS_LIMIT:
+            raise _TooLargeForFastPath(type_name(obj))
+    elif isinstance(obj, AbstractSet | Mapping | Sequence) and not isinstance(
+        obj, str | bytes | bytearray
+    ):
+        try:
+            if len(obj) > FAST_ITEMS_LIMIT:
+                raise _TooLargeForFastPath(type_name(obj))
+        except _TooLargeForFastPath:
+            raise
+        except Exception:
+            pass
+    return coerce(obj)
+
+
+def json_size(value: JsonValue) -> int:
+    """Bytes that ``value`` (already JSON-safe) takes once serialised by orjson."""
+    return len(orjson.dumps(value))
+
+
+def truncation_marker(amount: int, unit: str) -> str:
+    """The text appended to a cut string: ``...[truncated 123 chars]``."""
+    return f"...[truncated {amount} {unit}]"
+
+
+def more_items_marker(amount: int, unit: str = "items") -> str:
+    """The last element of a cut list: ``...[truncated 12 more items]``."""
+    return f"...[truncated {amount} more {unit}]"
+
+
+#: Key under which a cut dictionary says how many keys it dropped.
+MORE_KEYS_KEY = "..."
+
+
+def fit_text(
+    render: Callable[[int], tuple[str, int]], total: int, unit: str, budget: int
+) -> tuple[str, int]:
+    """Return the longest prefix (roughly) of a text that fits ``budget`` bytes of JSON.
+
+    ``render(k)`` gives the visible text of at most the first ``k`` units (chars or
+    bytes) out of ``total``, and how many units it really used. When not everything
+    fits, a :func:`truncation_marker` saying how many units were cut is appended.
+    Returns the text and its JSON size.
+    """
+    # Every unit costs at least one byte of JSON, so more than ``budget`` never fits.
+    keep = min(total, budget)
+    while True:
+        text, used = render(keep)
+        if used < total:
+            text += truncation_marker(total - used, unit)
+        size = json_size(text)
+        if size <= budget:
+            return text, size
+        if keep == 0:
+            return "...", 5
+        # Dropping ``size - budget`` units frees at least that many bytes.
+        keep = max(0, keep - (size - budget))
+
+
+def fit_str(value: str, budget: int) -> tuple[str, int]:
+    """Return ``value`` (lone surrogates escaped) cut to fit ``budget`` bytes of JSON."""
+    if len(value) + 2 <= budget:  # else it cannot fit: every char takes a byte or more
+        try:
+            size = len(orjson.dumps(value))
+        except TypeError:
+            pass  # lone surrogates: fit_text cleans each candidate prefix
+        else:
+            if size <= budget:
+                return value, size
+    return fit_text(lambda k: (clean_text(value[:k]), k), len(value), "chars", budget)
+
+
+def fit_bytes(value: bytes | bytearray | memoryview, budget: int) -> tuple[str, int]:
+    """Return the text of ``value`` (see :func:`bytes_text`) cut to fit ``budget``."""
+    total = value.nbytes if isinstance(value, memoryview) else len(value)
+    if total * 4 + 2 <= budget:  # even all-escapes (\\xNN) fits: nothing to cut
+        text = bytes_text(value)
+        return text, json_size(text)
+    # A few bytes past the budget let render() see whether the cut splits a character.
+    head = _as_bytes(value, budget + 4)
+
+    def render(keep: int) -> tuple[str, int]:
+        end = keep
+        # Back off over UTF-8 continuation bytes so a cut never splits a character
+        # (which would show as invalid UTF-8 that the data never had).
+        while 0 < end < len(head) and keep - end < 3 and head[end] & 0xC0 == 0x80:
+            end -= 1
+        return bytes_text(head[:end]), end
+
+    return fit_text(render, total, "bytes", budget)
+
+
+def to_json_safe(value: object, budget: int, max_depth: int = MAX_DEPTH) -> tuple[JsonValue, int]:
+    """Convert ``value`` to JSON-safe data that serialises to at most ``budget`` bytes.
+
+    Returns the data and its exact serialised size. ``budget`` must be at least
+    :data:`MARKER_RESERVE`. Never raises.
+    """
+    budget = max(budget, MARKER_RESERVE)
+    try:
+        return _Walk(max_depth).convert(value, budget, 0)
+    except Exception as err:  # a bug or a truly hostile object: still say what it was
+        text, size = fit_str(f"<unrepresentable {type_name(value)}: {type(err).__name__}>", budget)
+        return text, size
+
+
+def safe_key(key: object, budget: int = MAX_KEY_BYTES) -> str:
+    """Return the JSON object key for ``key``, matching orjson's ``OPT_NON_STR_KEYS``."""
+    if type(key) is str:
+        text = key
+    elif isinstance(key, str):
+        text = str.__str__(key)
+    else:
+        try:
+            # Ask orjson itself, so int/float/bool/None/datetime/enum/UUID keys read
+            # exactly as on the fast path.
+            encoded = orjson.dumps({key: None}, option=orjson.OPT_NON_STR_KEYS)
+            loaded = orjson.loads(encoded)
+            text = next(iter(loaded))
+        except Exception:
+            text = safe_str(key)
+    return fit_str(text, budget)[0]
+
+
+class _Walk:
+    """One careful conversion: remembers the containers on the current path."""
+
+    __slots__ = ("active", "max_depth")
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        # ids of the containers being converted right now: meeting one again is a cycle.
+        self.active: set[int] = set()
+
+    def convert(self, value: object, budget: int, depth: int) -> tuple[JsonValue, int]:
+        # Exact-type checks first: they are the common case and the cheapest test.
+        kind = type(value)
+        if value is None or kind is bool or kind is float:
+            scalar = cast(JsonValue, value)
+            return scalar, json_size(scalar)
+        if kind is str:
+            return fit_str(cast(str, value), budget)
+        if kind is int:
+            return self._int(cast(int, value), budget)
+        if isinstance(value, str):
+            return fit_str(str.__str__(value), budget)
+        if isinstance(value, bool):
+            return bool(value), json_size(bool(value))
+        if isinstance(value, enum.Enum):
+            return self.convert(coerce(value), budget, depth)
+        if isinstance(value, int):
+            return self._int(int(value), budget)
+        if isinstance(value, float):
+            return float(value), json_size(float(value))
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return fit_bytes(value, budget)
+        if isinstance(value, dict | Mapping):
+            return self._container(value, budget, depth, self._dict)
+        if isinstance(value, list | tuple):
+            return self._container(value, budget, depth, self._list)
+        if isinstance(value, AbstractSet):
+            return self._container(value, budget, depth, self._set)
+        if _is_array_like(value):
+            return self._container(value, budget, depth, self._array)
+        converted = coerce(value)
+        if isinstance(converted, dict | list):
+            # A dataclass, model or exception: its fields may hold more odd values.
+            # Tracking the original object catches a model that dumps itself.
+            return self._container(
+                value, budget, depth, lambda _v, b, d: self.convert(converted, b, d)
+            )
+        return (
+            self.convert(converted, budget, depth)
+            if not isinstance(converted, str)
+            else fit_str(converted, budget)
+        )
+
+    def _int(self, value: int, budget: int) -> tuple[JsonValue, int]:
+        if _INT64_MIN <= value <= _UINT64_MAX:
+            return value, json_size(value)
+        # JSON numbers this large lose precision in most readers; a string does not.
+        return fit_str(_big_int_text(value), budget)
+
+    def _container(
+        self,
+        value: Any,
+        budget: int,
+        depth: int,
+        walk: Callable[[Any, int, int], tuple[JsonValue, int]],
+    ) -> tuple[JsonValue, int]:
+        marker = id(value)
+        if marker in self.active:
+            return fit_str(f"<circular reference to {type_name(value)}>", budget)
+        if depth >= self.max_depth:
+            return fit_str(
+                f"<nested deeper than {self.max_depth} levels: {type_name(value)}>", budget
+            )
+        self.active.add(marker)
+        try:
+            return walk(value, budget, depth + 1)
+        finally:
+            self.active.discard(marker)
+
+    def _list(self, value: Iterable[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
+        try:
+            total: int | None = len(value)  # type: ignore[arg-type]
+        except Exception:
+            total = None
+        return self._items(iter(value), total, budget, depth, "items")
+
+    def _set(self, value: AbstractSet[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
+        count = len(value)
+        items = _sorted_if_possible(value, count) if count <= SORT_LIMIT else value
+        return self._items(iter(items), count, budget, depth, "items")
+
+    def _array(self, value: Any, budget: int, depth: int) -> tuple[JsonValue, int]:
+        size = _array_size(value)
+        if size is not None and size <= FAST_ITEMS_LIMIT:
+            return self.convert(value.tolist(), budget, depth)
+        # Too big to expand: show the first values, flattened, and say what was cut.
+        head_count = max(1, budget // 2)
+        try:
+            head = value.reshape(-1)[:head_count].tolist()
+        except Exception:
+            return fit_str(f"<{type_name(value)} of shape {_array_shape(value)}>", budget)
+        unit = f"values of {type_name(value)} shape {_array_shape(value)}"
+        return self._items(iter(head), size if size is not None else None, budget, depth, unit)
+
+    def _items(
+        self, items: Iterable[Any], total: int | None, budget: int, depth: int, unit: str
+    ) -> tuple[JsonValue, int]:
+        # Keep room for the widest marker this container could need.
+        reserve = json_size(more_items_marker(total if total is not None else 10**12, unit)) + 1
+        if budget < 2 + reserve + MARKER_RESERVE:
+            # Too small to hold an item and a marker: first see if it is small anyway.
+            return self._tiny(items, total, budget, depth, unit)
+        out: list[Any] = []
+        size = 2  # []
+        taken = 0
+        for item in items:
+            sep = 1 if out else 0
+            avail = budget - size - sep - reserve
+            if avail < MARKER_RESERVE:
+                break
+            converted, item_size = self.convert(item, avail, depth)
+            out.append(converted)
+            size += sep + item_size
+            taken += 1
+        else:
+            return out, size
+        if total is None:
+            text = f"...[truncated more {unit}]"
+        else:
+            text = more_items_marker(total - taken, unit)
+        size += (1 if out else 0) + json_size(text)
+        out.append(text)
+        return out, size
+
+    def _tiny(
+        self, items: Iterable[Any], total: int | None, budget: int, depth: int, unit: str
+    ) -> tuple[JsonValue, int]:
+        out: list[Any] = []
+        size = 2
+        for item in items:
+            converted, item_size = self.convert(item, MARKER_RESERVE, depth)
+            size += (1 if out else 0) + item_size
+            out.append(converted)
+            if size > budget:
+                count = "?" if total is None else str(total)
+                return fit_str(f"<{count} {unit} cut>", budget)
+        return out, size
+
+    def _dict(self, value: Mapping[Any, Any], budget: int, depth: int) -> tuple[JsonValue, int]:
+        out: dict[str, Any] = {}
+        size = 2  # {}
+        taken = 0
+        total = len(value)
+        for key, item in value.items():
+            name = safe_key(key)
+            sep = 1 if out else 0
+            key_size = json_size(name) + 1  # "key":
+            avail = budget - size - sep - key_size - MARKER_RESERVE
+            if avail < MARKER_RESERVE:
+                break
+            converted, item_size = self.convert(item, avail, depth)
+            # A key seen twice (1 and "1") keeps the last value; counting both is an
+            # over-estimate, which keeps the budget promise.
+            out[name] = converted
+            size += sep + key_size + item_size
+            taken += 1
+        else:
+            return out, size
+        text = f"[truncated {total - taken} more keys]"
+        out[MORE_KEYS_KEY] = text
+        return out, size + (1 if len(out) > 1 else 0) + json_size(MORE_KEYS_KEY) + 1 + json_size(
+            text
+        )

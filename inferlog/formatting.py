@@ -1,0 +1,522 @@
+"""Formatters: one JSON object per line for machines, aligned columns for people.
+
+:class:`JsonFormatter` is the formatter of the pipeline. It builds the record in the
+order ``docs/schema.md`` gives, hands it to orjson in one call and only falls back to
+a careful, budgeted walk (:mod:`inferlog._safe`) when orjson refuses the data or the
+output breaks a size cap. Whatever the record holds, ``format()`` returns one valid
+JSON line and never raises.
+
+:class:`ConsoleFormatter` shows the same records for development.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final, TextIO
+
+import orjson
+from pythonjsonlogger.orjson import OrjsonFormatter
+
+from inferlog import schema
+from inferlog import schema as _schema
+from inferlog._diagnostics import report_once
+from inferlog._exceptions import describe_exception
+from inferlog._record import STANDARD_RECORD_ATTRS, iter_extras
+from inferlog._safe import (
+    FAST_OPTIONS,
+    MARKER_RESERVE,
+    clean_text,
+    fit_str,
+    json_size,
+    orjson_default,
+    safe_key,
+    safe_str,
+    to_json_safe,
+)
+
+__all__ = [
+    "DEFAULT_MAX_FIELD_BYTES",
+    "DEFAULT_MAX_RECORD_BYTES",
+    "MIN_FIELD_BYTES",
+    "MIN_RECORD_BYTES",
+    "ConsoleFormatter",
+    "JsonFormatter",
+]
+
+#: Largest record by default, in bytes of UTF-8 without the newline: a CloudWatch Logs
+#: event may be 256 KiB including 26 bytes of per-event overhead, and Google Cloud
+#: Logging's limit for an entry is the same order, so a record of this size fits both.
+DEFAULT_MAX_RECORD_BYTES: Final = 256 * 1024 - 26
+#: Largest serialised value of one field by default: room for a long prompt or
+#: response, while four such fields still fit one record.
+DEFAULT_MAX_FIELD_BYTES: Final = 64 * 1024
+#: Smallest accepted ``max_record_bytes``: the core fields and the note about dropped
+#: fields must always fit.
+MIN_RECORD_BYTES: Final = 1024
+#: Smallest accepted ``max_field_bytes``: every truncation marker must fit.
+MIN_FIELD_BYTES: Final = 256
+#: Bytes kept free in a record that is being cut for the ``dropped_fields`` note.
+_DROPPED_NOTE_BYTES: Final = 320
+#: Longest message and error text in the minimal line written when formatting failed.
+_FAILURE_TEXT_CHARS: Final = 2_000
+
+_UTC = datetime.timezone.utc
+
+
+def format_timestamp(created: float) -> str:
+    """Return ``created`` (seconds since the epoch) as RFC 3339 UTC with microseconds."""
+    moment = datetime.datetime.fromtimestamp(created, tz=_UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
+
+
+def record_exception(record: logging.LogRecord) -> Any:
+    """Return the ``exception`` object of ``record``, or None when it has none.
+
+    ``exc_info`` wins when set; otherwise a description an earlier stage (a queue
+    handler) left in ``record.exception``; otherwise the traceback text that the
+    stdlib leaves in ``exc_text``.
+    """
+    exc_info = record.exc_info
+    if isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and exc_info[0] is not None:
+        return describe_exception(exc_info)
+    prepared = record.__dict__.get(schema.EXCEPTION_FIELD)
+    if prepared is not None:
+        return prepared
+    if record.exc_text:
+        lines = str(record.exc_text).rstrip("\n").split("\n")
+        kind, _, message = lines[-1].partition(": ")
+        return {"type": kind, "message": message, "stack": lines}
+    return None
+
+
+def _stack_lines(stack_info: object) -> list[str] | None:
+    if not stack_info:
+        return None
+    if isinstance(stack_info, list):
+        return [safe_str(line) for line in stack_info]
+    return safe_str(stack_info).rstrip("\n").split("\n")
+
+
+def _extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
+    try:
+        yield from list(iter_extras(record))
+    except Exception:
+        # ``extra={1: ...}`` puts a non-str key into the record's __dict__, which
+        # iter_extras does not expect; such a record must still be written.
+        for key, value in record.__dict__.items():
+            if isinstance(key, str) and (key in STANDARD_RECORD_ATTRS or key.startswith("_")):
+                continue
+            yield key, value
+
+
+def _validate_names(option: str, value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{option} must be a mapping of str to str, got {type(value).__name__}")
+    result: dict[str, str] = {}
+    for key, new in value.items():
+        if not isinstance(key, str) or not isinstance(new, str) or not new:
+            raise ValueError(
+                f"{option} must map field names to non-empty str, got {key!r}: {new!r}"
+            )
+        result[key] = new
+    return result
+
+
+def _validate_size(option: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{option} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{option} must be at least {minimum} bytes, got {value}")
+    return value
+
+
+class JsonFormatter(OrjsonFormatter):  # type: ignore[misc]
+    """Format each record as one JSON object on one line, in the inferlog schema.
+
+    Keys come in the order of :data:`inferlog.schema.FIELD_ORDER`, then static and
+    extra fields in insertion order, then ``stack_info`` and ``exception``. Values of
+    any type are written (see ``docs/schema.md`` for how odd ones look); a value
+    larger than ``max_field_bytes`` and a record larger than ``max_record_bytes`` are
+    cut with explicit markers. :meth:`format` never raises: if something fails, a
+    minimal valid line names what failed.
+
+    Args:
+        schema: ``"inferlog"`` (default) or ``"otel"``, which writes OpenTelemetry
+            semantic-convention names (:data:`inferlog.schema.OTEL_NAMES`).
+        rename_fields: ``{field: output_name}``, applied last (after ``schema``).
+        static_fields: fields added to every record (service, env, host, ...); a
+            record's own extra of the same name wins.
+        max_field_bytes: cap on the serialised value of one field.
+        max_record_bytes: cap on the whole line, in UTF-8 bytes, newline excluded.
+    """
+
+    def __init__(
+        self,
+        *,
+        schema: str = "inferlog",
+        rename_fields: Mapping[str, str] | None = None,
+        static_fields: Mapping[str, Any] | None = None,
+        max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    ) -> None:
+        if schema not in _SCHEMAS:
+            raise ValueError(f"schema must be one of {', '.join(_SCHEMAS)}, got {schema!r}")
+        renames = _validate_names("rename_fields", rename_fields)
+        if static_fields is not None and not isinstance(static_fields, Mapping):
+            raise ValueError(f"static_fields must be a mapping, got {type(static_fields).__name__}")
+        statics = dict(static_fields or {})
+        for key in statics:
+            if not isinstance(key, str):
+                raise ValueError(f"static_fields keys must be str, got {key!r}")
+        self.max_record_bytes = _validate_size(
+            "max_record_bytes", max_record_bytes, MIN_RECORD_BYTES
+        )
+        self.max_field_bytes = _validate_size("max_field_bytes", max_field_bytes, MIN_FIELD_BYTES)
+        if self.max_field_bytes > self.max_record_bytes:
+            raise ValueError(
+                f"max_field_bytes ({max_field_bytes}) must not exceed "
+                f"max_record_bytes ({max_record_bytes})"
+            )
+        super().__init__(rename_fields=renames, static_fields=statics, json_default=orjson_default)
+        self.schema = schema
+        self._names: dict[str, str] = {}
+        if schema == "otel":
+            self._names.update(_schema.OTEL_NAMES)
+        self._names.update(renames)
+        outputs = [self._name(field) for field in _ALL_NAMED_FIELDS]
+        clashes = sorted({name for name in outputs if outputs.count(name) > 1})
+        if clashes:
+            raise ValueError(f"rename_fields gives several fields the same name: {clashes}")
+        # Fields that get their share of the record budget first when a record must be
+        # cut: what identifies the record and what went wrong matter most.
+        self._priority = [
+            self._name(field)
+            for field in (
+                *_schema.CORE_FIELDS[:3],
+                _schema.EXCEPTION_FIELD,
+                _schema.OTEL_EXCEPTION_TYPE,
+                _schema.OTEL_EXCEPTION_MESSAGE,
+                _schema.MESSAGE,
+                *_schema.INFERENCE_FIELDS,
+                _schema.OTEL_EXCEPTION_STACKTRACE,
+            )
+        ]
+        self._core_names = frozenset(_schema.CORE_FIELDS)
+
+    def _name(self, field: str) -> str:
+        return self._names.get(field, field)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return ``record`` as one line of JSON; never raises."""
+        try:
+            message_dict: dict[str, Any] = {}
+            if isinstance(record.msg, dict) and not record.args:
+                # python-json-logger's convention: a dict message becomes fields.
+                message_dict = dict(record.msg)
+            log_data: dict[str, Any] = {}
+            self.add_fields(log_data, record, message_dict)
+            log_data = self.process_log_record(log_data)
+            return str(self.serialize_log_record(log_data))
+        except Exception as err:
+            return self._failure_line(record, err)
+
+    def add_fields(
+        self,
+        log_data: dict[str, Any],
+        record: logging.LogRecord,
+        message_dict: dict[str, Any],
+    ) -> None:
+        """Fill ``log_data`` from ``record`` in schema order.
+
+        Override to add or change fields; call this first to keep the order.
+        """
+        name = self._name
+        log_data[name(_schema.TIMESTAMP)] = format_timestamp(record.created)
+        log_data[name(_schema.LEVEL)] = record.levelname
+        log_data[name(_schema.LOGGER)] = record.name
+        others: dict[Any, Any] = dict(self.static_fields)
+        if message_dict:
+            log_data[name(_schema.MESSAGE)] = ""
+            others.update(message_dict)
+        else:
+            try:
+                log_data[name(_schema.MESSAGE)] = record.getMessage()
+            except Exception as err:
+                log_data[name(_schema.MESSAGE)] = safe_str(record.msg)
+                others[_schema.MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
+                others[_schema.MESSAGE_ARGS_FIELD] = record.args
+        for key, value in _extras(record):
+            if key != _schema.EXCEPTION_FIELD:
+                others[key] = value
+        for field in _schema.INFERENCE_FIELDS:
+            if field in others:
+                log_data[name(field)] = others.pop(field)
+        for key, value in others.items():
+            out = self._names.get(key, key) if isinstance(key, str) else key
+            if out in log_data or (isinstance(key, str) and key in self._core_names):
+                # An extra called "level" or "timestamp" must not hide the real one.
+                out = f"{_schema.COLLISION_PREFIX}{out}"
+            log_data[out] = value
+        stack = _stack_lines(record.stack_info)
+        if stack is not None:
+            if self.schema == "otel":
+                log_data[name(_schema.STACK_INFO_FIELD)] = "\n".join(stack)
+            else:
+                log_data[name(_schema.STACK_INFO_FIELD)] = stack
+        exception = record_exception(record)
+        if exception is not None:
+            self._add_exception(log_data, exception)
+
+    def _add_exception(self, log_data: dict[str, Any], exception: Any) -> None:
+        if self.schema == "otel" and isinstance(exception, Mapping):
+            stack = exception.get("stack")
+            if isinstance(stack, list):
+                stack = "\n".join(safe_str(line) for line in stack)
+            log_data[self._name(_schema.OTEL_EXCEPTION_TYPE)] = exception.get("type")
+            log_data[self._name(_schema.OTEL_EXCEPTION_MESSAGE)] = exception.get("message")
+            log_data[self._name(_schema.OTEL_EXCEPTION_STACKTRACE)] = stack
+        else:
+            log_data[self._name(_schema.EXCEPTION_FIELD)] = exception
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        """Serialise ``log_data`` within the caps: one orjson call when it can."""
+        cap = self.max_record_bytes - len(self.prefix.encode("utf-8", "replace"))
+        encoded: bytes | None
+        try:
+            encoded = orjson.dumps(log_data, default=orjson_default, option=FAST_OPTIONS)
+        except TypeError:
+            try:
+                # Dicts with int keys are common (class -> probability); orjson writes
+                # them with OPT_NON_STR_KEYS, which costs too much to always turn on.
+                encoded = orjson.dumps(
+                    log_data,
+                    default=orjson_default,
+                    option=FAST_OPTIONS | orjson.OPT_NON_STR_KEYS,
+                )
+            except TypeError:
+                encoded = None
+        if encoded is not None:
+            size = len(encoded)
+            # A record no bigger than the field cap cannot hold a field above it.
+            if size <= self.max_field_bytes or (size <= cap and self._fields_fit(log_data)):
+                return encoded.decode("utf-8")
+        return self._careful(log_data, cap).decode("utf-8")
+
+    def _fields_fit(self, log_data: dict[str, Any]) -> bool:
+        option = FAST_OPTIONS | orjson.OPT_NON_STR_KEYS
+        for value in log_data.values():
+            if (
+                len(orjson.dumps(value, default=orjson_default, option=option))
+                > self.max_field_bytes
+            ):
+                return False
+        return True
+
+    def _careful(self, log_data: dict[str, Any], cap: int) -> bytes:
+        """Convert field by field within the budgets, most important fields first."""
+        items = list(log_data.items())
+        position = {key: index for index, (key, _value) in enumerate(items)}
+        order = [position[key] for key in self._priority if key in position]
+        chosen = set(order)
+        order += [index for index in range(len(items)) if index not in chosen]
+        left = cap - 2 - _DROPPED_NOTE_BYTES  # {} and room to say what was dropped
+        kept: dict[int, tuple[str, Any]] = {}
+        dropped: list[str] = []
+        for index in order:
+            key, value = items[index]
+            name = safe_key(key)
+            key_size = json_size(name) + 2  # the colon, and a comma
+            budget = min(self.max_field_bytes, left - key_size)
+            if budget < MARKER_RESERVE:
+                dropped.append(name)
+                continue
+            converted, size = to_json_safe(value, budget)
+            kept[index] = (name, converted)
+            left -= key_size + size
+        result: dict[str, Any] = {}
+        for index in sorted(kept):
+            name, converted = kept[index]
+            result[name] = converted
+        if dropped:
+            note = (
+                f"{len(dropped)} field(s) left out to fit the {cap}-byte record cap: "
+                + ", ".join(dropped)
+            )
+            key_size = json_size(_schema.DROPPED_FIELDS_FIELD) + 2
+            result[_schema.DROPPED_FIELDS_FIELD] = fit_str(note, _DROPPED_NOTE_BYTES - key_size)[0]
+        encoded = orjson.dumps(result)
+        if len(encoded) > cap:  # pragma: no cover - the budgets above make this impossible
+            raise RuntimeError(f"record of {len(encoded)} bytes exceeds cap {cap}")
+        return encoded
+
+    def _failure_line(self, record: logging.LogRecord, err: BaseException) -> str:
+        """The minimal line written when formatting failed: it says what failed."""
+        report_once(
+            f"json-format:{type(err).__name__}",
+            logging.ERROR,
+            "JsonFormatter could not format a record (%s: %s); wrote a minimal line instead",
+            type(err).__name__,
+            safe_str(err),
+        )
+        line: dict[str, str] = {}
+        readers: tuple[tuple[str, Callable[[], str]], ...] = (
+            (_schema.TIMESTAMP, lambda: format_timestamp(record.created)),
+            (_schema.LEVEL, lambda: str(record.levelname)),
+            (_schema.LOGGER, lambda: str(record.name)),
+            (_schema.MESSAGE, lambda: safe_str(record.msg)),
+        )
+        for field, read in readers:
+            try:
+                line[field] = clean_text(read()[:_FAILURE_TEXT_CHARS])
+            except Exception:
+                line[field] = "<unavailable>"
+        try:
+            error = f"{type(err).__name__}: {safe_str(err)}"
+            line[_schema.FORMAT_ERROR_FIELD] = clean_text(error[:_FAILURE_TEXT_CHARS])
+            return orjson.dumps(line).decode("utf-8")
+        except Exception:  # pragma: no cover - only str values above; kept as a last resort
+            return '{"message":"<inferlog: record could not be formatted>"}'
+
+
+_SCHEMAS: Final = schema.SCHEMAS
+_ALL_NAMED_FIELDS: Final = (
+    *schema.FIELD_ORDER,
+    schema.STACK_INFO_FIELD,
+    schema.EXCEPTION_FIELD,
+)
+
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+_BOLD = "\x1b[1m"
+_CYAN = "\x1b[36m"
+_BLUE = "\x1b[34m"
+_RED = "\x1b[31m"
+_LEVEL_COLOURS: Final = {
+    "DEBUG": "\x1b[34m",
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+}
+#: Widest value shown in a console ``key=value`` pair, in characters.
+DEFAULT_CONSOLE_VALUE_CHARS: Final = 200
+
+
+def colour_wanted(stream: TextIO | None = None) -> bool:
+    """Return whether to colour: ``stream`` (stderr) is a TTY and NO_COLOR is unset.
+
+    Follows https://no-color.org: a non-empty ``NO_COLOR`` turns colour off.
+    """
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    target = sys.stderr if stream is None else stream
+    try:
+        return bool(target.isatty())
+    except Exception:  # closed or replaced streams
+        return False
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Human-readable records for development: aligned columns, then ``key=value``.
+
+    Each line is ``time level logger message``, the columns padded so that messages
+    line up, followed by the inference fields (in schema order) and other extras as
+    ``key=value``; an exception or stack follows on the next lines.
+
+    Args:
+        colour: ``True``/``False`` to force ANSI colour on or off; ``None`` (default)
+            colours only when stderr is a terminal and ``NO_COLOR`` is unset.
+        logger_width: column width for the logger name (longer names are kept whole).
+        show_extras: also show extras that are not inference fields.
+        max_value_chars: longest ``value`` shown; longer ones are cut with a marker.
+    """
+
+    def __init__(
+        self,
+        *,
+        colour: bool | None = None,
+        logger_width: int = 20,
+        show_extras: bool = True,
+        max_value_chars: int = DEFAULT_CONSOLE_VALUE_CHARS,
+    ) -> None:
+        super().__init__()
+        if colour is not None and not isinstance(colour, bool):
+            raise ValueError(f"colour must be True, False or None, got {colour!r}")
+        if isinstance(logger_width, bool) or not isinstance(logger_width, int) or logger_width < 0:
+            raise ValueError(f"logger_width must be a non-negative int, got {logger_width!r}")
+        if (
+            isinstance(max_value_chars, bool)
+            or not isinstance(max_value_chars, int)
+            or max_value_chars < MARKER_RESERVE
+        ):
+            raise ValueError(
+                f"max_value_chars must be an int of at least {MARKER_RESERVE}, "
+                f"got {max_value_chars!r}"
+            )
+        self.colour = colour_wanted() if colour is None else colour
+        self.logger_width = logger_width
+        self.show_extras = show_extras
+        self.max_value_chars = max_value_chars
+
+    def _paint(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.colour and code else text
+
+    def _value(self, value: object) -> str:
+        if isinstance(value, str):
+            # Cut first: the checks below are Python loops, and the value may be 10 MB.
+            text = fit_str(value, self.max_value_chars)[0]
+            if text and not any(ch.isspace() or ch in "\"'=" for ch in text):
+                return text
+            return orjson.dumps(text).decode("utf-8")
+        converted, _size = to_json_safe(value, self.max_value_chars)
+        return orjson.dumps(converted).decode("utf-8")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return ``record`` as one aligned line, plus exception lines; never raises."""
+        try:
+            return self._format(record)
+        except Exception as err:
+            return f"<inferlog: record could not be formatted: {type(err).__name__}>"
+
+    def _format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception as err:
+            message = f"{safe_str(record.msg)} <%-format failed: {type(err).__name__}>"
+        level = record.levelname
+        head = " ".join(
+            (
+                self._paint(_DIM, format_timestamp(record.created)[:23] + "Z"),
+                self._paint(_LEVEL_COLOURS.get(level, ""), f"{level:<8}"),
+                self._paint(_BLUE, f"{record.name:<{self.logger_width}}"),
+                clean_text(message),
+            )
+        )
+        extras = {key: value for key, value in _extras(record) if key != schema.EXCEPTION_FIELD}
+        pairs: list[str] = []
+        for field in schema.INFERENCE_FIELDS:
+            if field in extras:
+                pairs.append(f"{self._paint(_CYAN, field)}={self._value(extras.pop(field))}")
+        if self.show_extras:
+            for key, value in extras.items():
+                pairs.append(f"{self._paint(_CYAN, safe_key(key))}={self._value(value)}")
+        lines = [head + ("  " + " ".join(pairs) if pairs else "")]
+        stack = _stack_lines(record.stack_info)
+        if stack:
+            lines.extend(clean_text(line) for line in stack)
+        exception = record_exception(record)
+        if isinstance(exception, Mapping) and isinstance(exception.get("stack"), list):
+            lines.extend(
+                self._paint(_RED, clean_text(safe_str(line))) for line in exception["stack"]
+            )
+        elif exception is not None:
+            lines.append(self._paint(_RED, f"exception={self._value(exception)}"))
+        return "\n".join(lines)
