@@ -4,6 +4,8 @@ Compares, in one run and one process:
 
 * ``logger.info`` on a logger whose level filters the record out (the floor: no
   record is created);
+* ``logger.info`` to a handler that does nothing, with no filter: what creating the
+  record costs, which no filter can save;
 * ``logger.info`` whose record is created, stamped by ``ContextFilter`` inside a
   ``request_context`` and dropped by ``SamplingFilter`` (the caller-side chain);
 * the same without ``ContextFilter`` (``request_id`` passed in ``extra=``), to isolate
@@ -97,6 +99,14 @@ def run(n: int, repeats: int) -> list[tuple[str, float]]:
         (
             "`logger.info`, filtered out by the logger's level",
             _measure(lambda: off.info("inference done", extra=EXTRA), n, repeats),
+        )
+    )
+
+    bare = _logger("bench.sampling.bare", logging.DEBUG)
+    rows.append(
+        (
+            "`logger.info` to a do-nothing handler, no filter (creating the record)",
+            _measure(lambda: bare.info("inference done", extra=EXTRA), n, repeats),
         )
     )
 
