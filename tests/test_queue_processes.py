@@ -226,7 +226,9 @@ def test_process_pool_workers_deliver_every_record_to_the_parents_sinks(
     sink.close()
     records = [json.loads(line) for line in _lines(out)]
     assert not report.timed_out
-    expected = {(f"task {t} record {i}", f"req-{t}") for t in range(6) for i in range(50)}
+    expected: set[tuple[str, str | None]] = {
+        (f"task {t} record {i}", f"req-{t}") for t in range(6) for i in range(50)
+    }
     expected |= {(f"task {t} failed on purpose", None) for t in range(6)}
     got = [(r["message"], r["request_id"]) for r in records]
     assert len(expected) == len(got)  # exactly once

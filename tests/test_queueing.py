@@ -99,7 +99,7 @@ def test_records_reach_the_sink_on_the_listener_thread_with_extras(
     assert qh.force_flush(5)
     assert ["scored fraud-v3 in 12 ms"] == sink.messages()
     record = sink.records[0]
-    assert ("m", 7) == (record.model_id, record.seed)
+    assert ("m", 7) == (record.__dict__["model_id"], record.__dict__["seed"])
     assert {"inferlog-queue-listener"} == sink.threads
     qh.close()
 
@@ -123,9 +123,9 @@ def test_exception_becomes_data_and_the_callers_record_is_untouched(
     queued = sink.records[0]
     assert queued.exc_info is None
     assert queued.exc_text is None
-    assert "ValueError" == queued.exception["type"]
-    assert "bad input" == queued.exception["message"]
-    assert any("raise ValueError" in line for line in queued.exception["stack"])
+    assert "ValueError" == queued.__dict__["exception"]["type"]
+    assert "bad input" == queued.__dict__["exception"]["message"]
+    assert any("raise ValueError" in line for line in queued.__dict__["exception"]["stack"])
     assert seen[0].exc_info is not None  # the other handler still got the traceback
     assert queued is not seen[0]
     qh.close()
@@ -189,7 +189,7 @@ def test_100k_records_from_8_threads_arrive_once_and_in_per_thread_order(
     assert 100_000 == len(sink.records)
     by_thread: dict[int, list[int]] = {}
     for r in sink.records:
-        by_thread.setdefault(r.tid, []).append(r.seq)
+        by_thread.setdefault(r.__dict__["tid"], []).append(r.__dict__["seq"])
     assert {t: list(range(per_thread)) for t in range(8)} == by_thread
     assert 0 == qh.stats()["dropped_total"]
     qh.close()
@@ -304,8 +304,8 @@ def test_a_summary_record_counts_drops_by_level_once_pressure_ends(
     assert qh.force_flush(5)
     summaries = [r for r in gate.records if r.name == DROPPED_LOGGER_NAME]
     assert 1 == len(summaries)
-    assert {"INFO": 1, "DEBUG": 1, "WARNING": 1} == summaries[0].dropped
-    assert 3 == summaries[0].dropped_total
+    assert {"INFO": 1, "DEBUG": 1, "WARNING": 1} == summaries[0].__dict__["dropped"]
+    assert 3 == summaries[0].__dict__["dropped_total"]
     assert logging.WARNING == summaries[0].levelno
     qh.close()
 
