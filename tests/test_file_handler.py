@@ -802,3 +802,48 @@ def test_a_forked_child_does_not_write_the_parents_buffered_records(
     handler.handle(record(2))
     handler.close()
     assert sorted(json.loads(line)["seq"] for line in lines_of(path)) == [0, 1, 2, 100]
+
+
+# -- several writers -------------------------------------------------------------------------
+
+
+def test_two_writers_crossing_a_boundary_rotate_the_file_once(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    # Two handlers hold separate lock descriptions, exactly like two processes.
+    path = tmp_path / "app.jsonl"
+    first = make(path, clock, when="H", max_bytes=0, compress=False)
+    second = make(path, clock, when="H", max_bytes=0, compress=False)
+    try:
+        first.handle(record(0))
+        # The file's mtime dates it when a writer opens it; keep it on the fake clock.
+        os.utime(path, (clock.now, clock.now))
+        second.handle(record(1))
+        clock.advance(3600)
+        first.handle(record(2))  # rotates
+        second.handle(record(3))  # follows the rotation instead of rotating again
+        first.handle(record(4))
+    finally:
+        first.close()
+        second.close()
+    (old,) = rotated(tmp_path)
+    assert [json.loads(line)["seq"] for line in lines_of(tmp_path / old)] == [0, 1]
+    assert [json.loads(line)["seq"] for line in lines_of(path)] == [2, 3, 4]
+
+
+def test_two_writers_share_size_rotation_without_losing_lines(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "app.jsonl"
+    writers = [make(path, clock, max_bytes=500) for _ in range(3)]
+    try:
+        for seq in range(90):
+            writers[seq % 3].handle(record(seq))
+            clock.advance(0.01)
+    finally:
+        for writer in writers:
+            writer.close()
+    assert sorted(seqs_in(tmp_path)) == list(range(90))
+    for name in os.listdir(tmp_path):
+        if name.endswith(".gz"):
+            assert len(lines_of(tmp_path / name)) >= 1

@@ -665,7 +665,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
 
     # -- files and locks ---------------------------------------------------------------
 
-    def _open_if_needed(self) -> None:
+    def _open_if_needed(self, *, following: bool = False) -> None:
         if self._fd is not None:
             return
         self._is_closed = False
@@ -681,7 +681,10 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         if self.when is not None:
             # As in the stdlib, an existing file's last write dates it, so a file
             # left from before a boundary rotates on the first write after restart.
-            base = st.st_mtime if st.st_size else self.clock()
+            # A file another process has just rotated in belongs to the current
+            # period, whatever its mtime says.
+            now = self.clock()
+            base = min(st.st_mtime, now) if st.st_size and not following else now
             self._rollover_at = next_rollover_time(base, self.when, self.interval, utc=self.utc)
 
     def _default_open(self, path: str, flags: int) -> int:
@@ -741,7 +744,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
             fd = self._fd
             self._fd = None
             os.close(fd)
-            self._open_if_needed()
+            self._open_if_needed(following=True)
 
     # -- rotation ----------------------------------------------------------------------
 
