@@ -282,8 +282,7 @@ def test_handle_batch_filters_and_writes_a_batch_in_one_go(
     handler = make(path, clock, flush_mode="batch")
     handler.addFilter(lambda rec: rec.seq % 2 == 0)  # type: ignore[attr-defined]
     try:
-        accepted = handler.handle_batch([record(seq) for seq in range(10)])
-        assert accepted == 5
+        handler.handle_batch([record(seq) for seq in range(10)])
         assert handler.pending_records == 0
         assert [json.loads(line)["seq"] for line in lines_of(path)] == [0, 2, 4, 6, 8]
     finally:
@@ -847,3 +846,25 @@ def test_two_writers_share_size_rotation_without_losing_lines(
     for name in os.listdir(tmp_path):
         if name.endswith(".gz"):
             assert len(lines_of(tmp_path / name)) >= 1
+
+
+def test_behind_inferlogs_queue_it_receives_batches_and_loses_nothing(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from inferlog.queueing import BatchHandler, QueueHandler
+
+    path = tmp_path / "app.jsonl"
+    sink = make(path, clock, flush_mode="batch", max_bytes=2000)
+    assert isinstance(sink, BatchHandler)
+    queue = QueueHandler(handlers=[sink], batch_size=50)
+    logger = logging.getLogger("test.file.queue")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(queue)
+    try:
+        for seq in range(500):
+            logger.info("call %d", seq, extra={"seq": seq})
+    finally:
+        queue.shutdown(timeout=10)
+        sink.close()
+    assert sorted(seqs_in(tmp_path)) == list(range(500))

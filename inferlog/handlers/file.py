@@ -457,11 +457,11 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
 
     # -- public batch API ------------------------------------------------------------
 
-    def handle_batch(self, records: Sequence[logging.LogRecord]) -> int:
+    def handle_batch(self, records: Sequence[logging.LogRecord]) -> None:
         """Filter, format and write ``records`` together, in one locked write.
 
-        The batch counterpart of ``handle()``, for a queue listener that delivers
-        records in batches. Returns how many records passed the filters.
+        The batch counterpart of ``handle()``, called by inferlog's queue listener
+        (:class:`inferlog.queueing.BatchHandler`); never raises.
         """
         lines: list[bytes] = []
         for record in records:
@@ -477,7 +477,6 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                     self._submit(lines, force=True)
                 except Exception:
                     self.handleError(records[-1])
-        return len(lines)
 
     def write_lines(self, lines: Iterable[str | bytes]) -> int:
         """Write already-serialised lines (one record each) together, now.
@@ -772,6 +771,9 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         self.rotate(self.baseFilename, dest)
         self.counters.add("rotations")
         self._open_if_needed()
+        if self.fsync != "never":
+            # Make both names (the rotated file and the new active one) durable.
+            _fsync_directory(self._directory)
         if self.when is not None:
             self._rollover_at = next_rollover_time(now, self.when, self.interval, utc=self.utc)
         if self.compress:
