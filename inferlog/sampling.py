@@ -28,6 +28,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -96,6 +97,20 @@ _TRACE_ID_HEX_LEN = 32
 _RECORD_REPLACEMENT = sys.version_info >= (3, 12)
 
 _forced: ContextVar[bool] = ContextVar("inferlog_sampling_forced", default=False)
+
+# Objects whose locks must be new in a forked child: a lock that another thread held
+# at fork time would otherwise stay held forever there (gunicorn, multiprocessing).
+# The same approach as logging's own handler locks.
+_fork_reinit: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _reinit_locks_after_fork() -> None:
+    for owner in list(_fork_reinit):
+        owner._reinit_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_locks_after_fork)
 
 
 def request_id_fraction(request_id: str) -> float:
@@ -234,6 +249,10 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._tokens = self.capacity
         self._last = clock()
+        _fork_reinit.add(self)
+
+    def _reinit_after_fork(self) -> None:
+        self._lock = threading.Lock()
 
     def try_take(self, tokens: float = 1.0) -> bool:
         """Take ``tokens`` if the bucket holds that many; return whether it did."""
@@ -281,6 +300,10 @@ class _RateLimiter:
         self._demand = 0.0
         self._dropped = 0
         self.scale = 1.0
+        _fork_reinit.add(self)
+
+    def _reinit_after_fork(self) -> None:
+        self._lock = threading.Lock()
 
     def scaled(self, rate: float) -> float:
         with self._lock:
@@ -402,6 +425,10 @@ class SamplingFilter(logging.Filter):
         self._trace_cache: dict[str, float] = {}
         self._logger_cache: dict[str, float] = {}
         self._failed: OrderedDict[str, None] = OrderedDict()
+        self._failed_lock = threading.Lock()
+        _fork_reinit.add(self)
+
+    def _reinit_after_fork(self) -> None:
         self._failed_lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]

@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -517,3 +518,59 @@ def test_request_id_field_matches_a_renamed_context_field() -> None:
     assert 1 == len(decisions)
     with pytest.raises(ValueError, match="request_id_field"):
         SamplingFilter(request_id_field="not an identifier")
+
+
+def test_with_the_real_context_filter_every_record_of_a_request_shares_the_decision() -> None:
+    from inferlog.context import ContextFilter, request_context
+
+    logger = logging.getLogger("test_sampling.context")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    sink = ListHandler()
+    sink.addFilter(ContextFilter())
+    sink.addFilter(SamplingFilter(rate=0.5))
+    logger.addHandler(sink)
+    kept_per_request: dict[str, int] = {}
+    for _ in range(200):
+        with request_context() as request_id:
+            for step in range(3):
+                logger.info("step %d", step)
+            kept_per_request[request_id] = sum(
+                1 for r in sink.records if getattr(r, "request_id", None) == request_id
+            )
+    assert {0, 3} == set(kept_per_request.values())
+    expected = {rid for rid in kept_per_request if request_id_fraction(rid) < 0.5}
+    assert expected == {rid for rid, n in kept_per_request.items() if n == 3}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_deadlock_on_a_lock_held_at_fork_time() -> None:
+    clock = FakeClock()
+    filt = SamplingFilter(rate=1.0, max_per_second=100, clock=clock)
+    limiter = filt._limiter
+    assert limiter is not None
+    locks = [filt._failed_lock, limiter._lock, limiter.bucket._lock]
+    for lock in locks:
+        lock.acquire()
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                ok = 1.0 == filt.decide(make_record(logging.ERROR, request_id="r"))
+                ok = ok and 1.0 == filt.decide(make_record(request_id="other"))
+                os._exit(0 if ok else 1)
+            except BaseException:
+                os._exit(2)
+    finally:
+        for lock in locks:
+            lock.release()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert 0 == os.waitstatus_to_exitcode(status)
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child deadlocked")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import logging.config
+import math
+import random
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -362,3 +366,88 @@ def test_forwarded_records_are_copies_so_other_handlers_see_no_sample_rate(
     assert sink.records[0] is not record
     assert 1.0 == attr(sink.records[0], "sample_rate")
     assert not hasattr(record, "sample_rate")
+
+
+def test_requests_from_many_threads_are_buffered_and_released_separately(
+    sink: ListHandler,
+) -> None:
+    handler = ErrorBufferHandler(target=sink, sampling={"rate": 0.0})
+
+    def worker(thread: int) -> None:
+        for i in range(50):
+            rid = f"t{thread}-{i}"
+            with buffered_request():
+                for step in ("a", "b", "c"):
+                    handler.handle(make_record(msg=step, request_id=rid))
+                if i % 7 == 0:
+                    handler.handle(make_record(logging.ERROR, msg="fail", request_id=rid))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    by_request: dict[str, list[str]] = {}
+    for record in sink.records:
+        by_request.setdefault(attr(record, "request_id"), []).append(record.getMessage())
+    expected = {f"t{t}-{i}": ["a", "b", "c", "fail"] for t in range(8) for i in range(0, 50, 7)}
+    assert expected == by_request
+    assert 0 == handler.held_count()
+
+
+def _exact_variance(groups: list[tuple[int, float]]) -> float:
+    """Variance of sum(count / rate * [u < rate]) for u uniform on [0, 1)."""
+    cuts = sorted({0.0, 1.0, *(rate for _, rate in groups)})
+    mean = sum(count for count, _ in groups)
+    second = 0.0
+    for low, high in itertools.pairwise(cuts):
+        mid = (low + high) / 2
+        y = sum(count / rate for count, rate in groups if mid < rate)
+        second += (high - low) * y * y
+    return second - mean * mean
+
+
+def test_reweighting_kept_records_estimates_the_true_counts_without_bias() -> None:
+    # The page docs/sampling.md promises: sum 1/sample_rate, skipping sample_buffered,
+    # is unbiased. Check it against the exact variance of the estimator.
+    rng = random.Random(11)
+    sink = ListHandler()
+    # Rates and a failure share high enough that counting the buffered records too
+    # would be off by more than the tolerance: the test can tell the two apart.
+    rates = {"small": 0.4, "large": 0.8}
+    handler = ErrorBufferHandler(
+        target=sink, sampling={"rate": 0.5, "model_rates": rates}, capacity=10
+    )
+    true_total, variance = 0, 0.0
+    for i in range(10_000):
+        rid, model = f"sim-{i}", ("small", "large")[i % 2]
+        failed = rng.random() < 0.3
+        with buffered_request():
+            for step in ("received", "tokenised"):
+                handler.handle(make_record(msg=step, request_id=rid))
+            handler.handle(
+                make_record(
+                    logging.ERROR if failed else logging.INFO,
+                    msg="inference",
+                    request_id=rid,
+                    model_id=model,
+                    status="error" if failed else "ok",
+                )
+            )
+            handler.handle(make_record(msg="responded", request_id=rid))
+        true_total += 4
+        groups = [(2, 0.5)] if failed else [(3, 0.5), (1, rates[model])]
+        variance += _exact_variance(groups)
+    estimate = sum(
+        1.0 / attr(r, "sample_rate") for r in sink.records if not attr(r, "sample_buffered")
+    )
+    tolerance = 5 * math.sqrt(variance)
+    assert abs(estimate - true_total) <= tolerance, (estimate, true_total, tolerance)
+    naive = sum(1.0 / attr(r, "sample_rate") for r in sink.records)
+    assert abs(naive - true_total) > tolerance, (naive, true_total, tolerance)
+    # And every failed request is complete in the output.
+    per_request: dict[str, int] = {}
+    for r in sink.records:
+        per_request[attr(r, "request_id")] = per_request.get(attr(r, "request_id"), 0) + 1
+    failed_ids = {attr(r, "request_id") for r in sink.records if r.levelno >= logging.ERROR}
+    assert [4] * len(failed_ids) == [per_request[rid] for rid in sorted(failed_ids)]
