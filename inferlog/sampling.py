@@ -92,6 +92,9 @@ _LOGGER_CACHE_SIZE = 1024
 _FAILED_IDS_SIZE = 10_000
 _TWO_POW_MINUS_53 = 2.0**-53
 _TRACE_ID_HEX_LEN = 32
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# How a WSGI environ spells DEBUG_HEADER.
+_WSGI_DEBUG_KEY = "HTTP_X_INFERLOG_DEBUG"
 # Python 3.12 lets a filter return a replacement record (gh-101307); before that the
 # only way to annotate a record is in place.
 _RECORD_REPLACEMENT = sys.version_info >= (3, 12)
@@ -132,12 +135,9 @@ def trace_id_fraction(trace_id: str) -> float:
     ``r`` (up to rounding within 2**-53 of the boundary). A value that is not 32 hex
     digits is hashed like a request id.
     """
-    if len(trace_id) == _TRACE_ID_HEX_LEN:
-        try:
-            low = int(trace_id[16:], 16)
-        except ValueError:
-            return request_id_fraction(trace_id)
-        return (low >> 11) * _TWO_POW_MINUS_53
+    # int(x, 16) alone would also accept signs, spaces and underscores.
+    if len(trace_id) == _TRACE_ID_HEX_LEN and _HEX_DIGITS.issuperset(trace_id):
+        return (int(trace_id[16:], 16) >> 11) * _TWO_POW_MINUS_53
     return request_id_fraction(trace_id)
 
 
@@ -168,15 +168,16 @@ def debug_requested(
 ) -> bool:
     """Return whether request headers ask for full logging via :data:`DEBUG_HEADER`.
 
-    Accepts a mapping (WSGI/Flask/Starlette headers) or ASGI's list of ``(bytes,
-    bytes)`` pairs. The name is matched case-insensitively; ``1``, ``true``, ``yes``
-    and ``on`` count as a request.
+    Accepts a mapping of headers (Starlette, Django, ``requests``), a WSGI environ
+    (``HTTP_X_INFERLOG_DEBUG``), or pairs: ASGI's ``(bytes, bytes)`` list, Werkzeug's
+    ``Headers``. The name is matched case-insensitively; ``1``, ``true``, ``yes`` and
+    ``on`` count as a request.
     """
     items: Iterable[tuple[Any, Any]] = headers.items() if isinstance(headers, Mapping) else headers
     wanted = DEBUG_HEADER.lower()
     for name, value in items:
         name_s = name.decode("latin-1") if isinstance(name, bytes | bytearray) else str(name)
-        if name_s.lower() != wanted:
+        if name_s != _WSGI_DEBUG_KEY and name_s.lower() != wanted:
             continue
         value_s = value.decode("latin-1") if isinstance(value, bytes | bytearray) else str(value)
         return value_s.strip().lower() in _TRUTHY
@@ -436,9 +437,20 @@ class SamplingFilter(logging.Filter):
 
         On Python 3.12 and later the returned record is a copy, so other handlers of
         the same logger never see this filter's ``sample_rate``; before 3.12 the
-        attribute is set in place.
+        attribute is set in place. Never raises: a record it cannot decide on (an
+        unhashable ``request_id``, an override of :meth:`decide` that fails) is kept.
         """
-        rate = self.decide(record)
+        try:
+            rate = self.decide(record)
+        except Exception as exc:
+            # An exception here would surface in the application's logging call.
+            report_once(
+                f"sampling-decide-{type(exc).__name__}",
+                logging.ERROR,
+                "sampling: could not decide on a record, keeping it: %r",
+                exc,
+            )
+            rate = 1.0
         if rate is None:
             return False
         return _stamp(record, rate)

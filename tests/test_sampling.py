@@ -207,9 +207,11 @@ def test_trace_id_decision_matches_opentelemetry_trace_id_ratio_based(
     assert otel_keeps == (trace_id_fraction(f"{trace:032x}") < rate)
 
 
-def test_trace_id_fraction_hashes_values_that_are_not_w3c_trace_ids() -> None:
-    assert request_id_fraction("not-a-trace") == trace_id_fraction("not-a-trace")
-    assert request_id_fraction("z" * 32) == trace_id_fraction("z" * 32)
+@pytest.mark.parametrize(
+    "value", ["not-a-trace", "z" * 32, "0" * 16 + "-" + "0" * 15 + "1", "0" * 16 + " " * 15 + "1"]
+)
+def test_trace_id_fraction_hashes_values_that_are_not_w3c_trace_ids(value: str) -> None:
+    assert request_id_fraction(value) == trace_id_fraction(value)
 
 
 def test_request_id_wins_over_trace_id() -> None:
@@ -370,6 +372,8 @@ def test_force_sampling_does_not_leak_into_other_threads() -> None:
         ({"X-Other": "1"}, False),
         ({}, False),
         ([(b"x-inferlog-debug", b"1")], True),
+        ({"REQUEST_METHOD": "GET", "HTTP_X_INFERLOG_DEBUG": "1"}, True),
+        ([("X-Inferlog-Debug", "yes")], True),
         ([(b"x-inferlog-debug", b"no"), (b"accept", b"*/*")], False),
     ],
 )
@@ -574,3 +578,10 @@ def test_a_forked_child_does_not_deadlock_on_a_lock_held_at_fork_time() -> None:
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     pytest.fail("the forked child deadlocked")
+
+
+def test_a_record_the_filter_cannot_decide_on_is_kept_without_raising() -> None:
+    record = make_record(request_id=["not", "hashable"])
+    result = SamplingFilter(rate=0.0).filter(record)
+    assert result
+    assert 1.0 == getattr(result, "sample_rate", None)
