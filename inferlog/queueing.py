@@ -245,11 +245,14 @@ def live_handlers() -> list[QueueHandler]:
         return list(_live)
 
 
+_new_object = object.__new__
+
+
 def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
     # A shallow copy through __dict__ costs a fraction of copy.copy(record), which
     # goes through __reduce_ex__.
-    new = record.__class__.__new__(record.__class__)
-    new.__dict__.update(record.__dict__)
+    new = _new_object(record.__class__)
+    new.__dict__ = record.__dict__.copy()
     return new
 
 
@@ -381,6 +384,12 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._targets: list[logging.Handler] = []
         self._unresolved = False
         self._control = _ListenerControl(self)
+        cls = type(self)
+        self._fast_path = (
+            cls.emit is QueueHandler.emit
+            and cls.prepare is QueueHandler.prepare
+            and cls.enqueue is QueueHandler.enqueue
+        )
         self._set_specs(handlers)
         self._init_state()
         self._closed = False
@@ -485,17 +494,54 @@ class QueueHandler(logging.handlers.QueueHandler):
         """Filter ``record`` and queue a prepared copy; never takes the handler lock.
 
         Records logged while shipping (see :func:`suppress_logging`) are diverted.
+        Unless a subclass overrides ``emit``, ``prepare`` or ``enqueue``, their work
+        is done here in one frame: this is the caller's hot path.
         """
         if _shipping.get() or (_network_shipping and record.name.startswith(FEEDBACK_LOGGERS)):
             _divert(record)
             return False
-        rv = self.filter(record)
-        if not rv:
-            return False
-        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may swap it
-            record = rv
-        self.emit(record)
-        return rv  # type: ignore[no-any-return]
+        rv = True
+        if self.filters:
+            rv = self.filter(record)
+            if not rv:
+                return False
+            if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may swap it
+                record = rv
+        if not self._fast_path:
+            self.emit(record)
+            return rv
+        try:
+            # prepare(), inlined
+            new = _new_object(record.__class__)
+            attrs = new.__dict__ = record.__dict__.copy()
+            if attrs["exc_info"]:
+                new = self.prepare(record)
+            else:
+                args = attrs["args"]
+                if args and not (
+                    type(args) is tuple
+                    and all(map(_IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
+                ):
+                    new = self.prepare(record)
+            # enqueue(), inlined for the common case: room in the buffer
+            if self._thread is None or self._closed:
+                self.enqueue(new)
+                return rv
+            with self._lock:
+                buffer = self._buffer
+                if self._closed or len(buffer) >= self.queue_size:
+                    length = -1
+                else:
+                    buffer.append(new)
+                    self._accepted += 1
+                    length = len(buffer)
+            if length < 0:
+                self.enqueue(new)
+            elif (length >= self.batch_size or new.levelno >= _ERROR) and not self._wake.is_set():
+                self._wake.set()
+        except Exception:
+            self.handleError(record)
+        return rv
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue a prepared copy of ``record``; never raises."""
