@@ -459,6 +459,15 @@ class SamplingFilter(logging.Filter):
         """Return whether ``record`` marks its request as failed (ERROR+ or status error)."""
         return record.levelno >= FAILURE_LEVEL or getattr(record, "status", None) == "error"
 
+    def has_failed(self, request_id: object) -> bool:
+        """Return whether a record of ``request_id`` marked it failed (recent ids only)."""
+        if request_id is None:
+            return False
+        try:
+            return request_id in self._failed
+        except TypeError:
+            return False
+
     def decide(self, record: logging.LogRecord) -> float | None:
         """Return the probability with which ``record`` is kept, or ``None`` to drop it.
 
@@ -709,6 +718,11 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
             if key is not None and self.sampler.is_failure(record):
                 if scope is not None:
                     scope.failed = True
+                    # Records of this request logged outside the block (a thread that
+                    # did not copy the context) are held under its id.
+                    request_id = getattr(record, self.sampler.request_id_field, None)
+                    if request_id is not None:
+                        self._release(request_id)
                 self._release(key)
             rate = self.sampler.decide(record)
             if rate is None:
@@ -758,10 +772,13 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
 
     def _end(self, key: object, *, failed: bool) -> None:
         with self.lock:  # type: ignore[union-attr]
-            if failed:
+            held = self._held.get(key)
+            # The request may have failed where this block could not see it: in a
+            # thread that logged its error without the block's context.
+            if failed or (held is not None and self.sampler.has_failed(held.request_id)):
                 self._release(key)
                 return
-            held = self._held.pop(key, None)
+            self._held.pop(key, None)
         if held is not None and held.records:
             self.counters.add("records_discarded", len(held.records))
 

@@ -451,3 +451,32 @@ def test_reweighting_kept_records_estimates_the_true_counts_without_bias() -> No
         per_request[attr(r, "request_id")] = per_request.get(attr(r, "request_id"), 0) + 1
     failed_ids = {attr(r, "request_id") for r in sink.records if r.levelno >= logging.ERROR}
     assert [4] * len(failed_ids) == [per_request[rid] for rid in sorted(failed_ids)]
+
+
+def test_a_failure_logged_outside_the_block_releases_the_blocks_records(
+    sink: ListHandler,
+) -> None:
+    handler = ErrorBufferHandler(target=sink, sampling={"rate": 0.0})
+    with buffered_request():
+        handler.handle(make_record(msg="in block", request_id="r1"))
+        # A thread that did not copy the context: no block, same request id.
+        worker = threading.Thread(
+            target=handler.handle, args=(make_record(logging.ERROR, msg="failed", request_id="r1"),)
+        )
+        worker.start()
+        worker.join()
+    assert ["failed", "in block"] == sink.messages()
+
+
+def test_records_held_outside_the_block_are_released_when_the_block_fails(
+    sink: ListHandler,
+) -> None:
+    handler = ErrorBufferHandler(target=sink, sampling={"rate": 0.0})
+    with buffered_request():
+        worker = threading.Thread(
+            target=handler.handle, args=(make_record(msg="in worker", request_id="r1"),)
+        )
+        worker.start()
+        worker.join()
+        handler.handle(make_record(logging.ERROR, msg="failed", request_id="r1"))
+    assert ["in worker", "failed"] == sink.messages()
