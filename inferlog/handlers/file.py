@@ -555,39 +555,45 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         """Write everything pending (lock held); on an OSError keep it and retry later."""
         if not self._pending:
             return
-        now = self.clock()
-        if self._failing is not None and now < self._next_retry:
+        if self._failing is not None and self.clock() < self._next_retry:
             return
         try:
             self._open_if_needed()
             while self._pending:
                 chunk = self._take_chunk()
                 self._write_chunk(chunk)
-                for _ in chunk:
-                    line = self._pending.popleft()
-                    self._pending_bytes -= len(line)
+                if len(chunk) == len(self._pending):
+                    self._pending.clear()
+                    self._pending_bytes = 0
+                else:
+                    for _ in chunk:
+                        self._pending_bytes -= len(self._pending.popleft())
                 self.counters.add("records_written", len(chunk))
         except OSError as err:
-            self._on_write_error(err, now)
+            self._on_write_error(err, self.clock())
             return
         if self._failing is not None:
             self._on_recovered()
 
     def _take_chunk(self) -> list[bytes]:
         """The longest run of pending lines that fits one file (at least one line)."""
-        limit = self.max_bytes or self._pending_bytes
+        if not self.max_bytes or self._pending_bytes <= self.max_bytes:
+            return list(self._pending)
         chunk: list[bytes] = []
         total = 0
         for line in self._pending:
-            if chunk and total + len(line) > limit:
+            if chunk and total + len(line) > self.max_bytes:
                 break
             chunk.append(line)
             total += len(line)
         return chunk
 
     def _write_chunk(self, chunk: list[bytes]) -> None:
-        data = b"".join(chunk)
-        with self._process_lock():
+        data = chunk[0] if len(chunk) == 1 else b"".join(chunk)
+        lock_fd = self._lock_fd if self.use_lock else None
+        if lock_fd is not None:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        try:
             self._follow_path()
             now = self.clock()
             fd = self._require_fd()
@@ -603,10 +609,11 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                 # that ours start on a line of their own (the reader skips the torn one).
                 data = b"\n" + data
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                written = os.write(fd, data)
+                if written != len(data):  # a short write: go on with the rest
+                    view = memoryview(data)[written:]
+                    while view:
+                        view = view[os.write(fd, view) :]
             except OSError:
                 self._known_end = None
                 # Remove a partial write so that the file holds whole lines only.
@@ -616,7 +623,11 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                     pass
                 raise
             self._known_end = size + len(data)
-            self._maybe_fsync(force=self.fsync == "always")
+            if self.fsync != "never":
+                self._maybe_fsync(force=self.fsync == "always")
+        finally:
+            if lock_fd is not None:
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     def _maybe_fsync(self, *, force: bool) -> None:
         fd = self._fd
