@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import logging.handlers
 import threading
 import time
 from collections.abc import Sequence
@@ -473,3 +474,57 @@ def test_invalid_options_raise_clear_errors() -> None:
         QueueHandler(queue_size=0)
     with pytest.raises(ValueError, match="flush_interval must be a number > 0"):
         QueueHandler(flush_interval=0)
+
+
+def test_the_python_312_dictconfig_shape_adopts_the_stdlib_listeners_handlers() -> None:
+    # What logging.config does on 3.12+ for {"class": QueueHandler subclass, "handlers": [...]}:
+    # build a stdlib QueueListener over the handlers, then assign it to handler.listener.
+    import queue
+
+    sink = ListHandler()
+    q: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=50)
+    qh = QueueHandler(q)
+    qh.listener = logging.handlers.QueueListener(q, sink)
+    assert 50 == qh.queue_size
+    lg = logging.getLogger("test.queueing.py312")
+    lg.propagate = False
+    lg.addHandler(qh)
+    lg.warning("adopted")
+    qh.listener.start()
+    assert qh.force_flush(5)
+    assert ["adopted"] == sink.messages()
+    qh.listener.stop()
+    assert not qh.stats()["running"]
+
+
+def test_a_failing_sink_is_counted_and_the_others_still_get_records(
+    logger: logging.Logger,
+) -> None:
+    class BrokenBatchSink(BatchListHandler):
+        def handle_batch(self, records: Sequence[logging.LogRecord]) -> None:
+            raise OSError("network down")
+
+    good = ListHandler()
+    qh = QueueHandler(handlers=[BrokenBatchSink(), good])
+    logger.addHandler(qh)
+    logger.info("one")
+    assert qh.force_flush(5)
+    logger.info("two")
+    assert qh.force_flush(5)
+    assert ["one", "two"] == good.messages()
+    assert 2 == qh.stats()["sink_errors"]
+    assert qh.stats()["running"]
+    qh.close()
+
+
+def test_request_ids_stamped_on_the_caller_thread_arrive_with_the_record(
+    logger: logging.Logger,
+) -> None:
+    context = pytest.importorskip("inferlog.context")
+    qh, sink = _attach(logger)
+    qh.addFilter(context.ContextFilter())
+    with context.request_context(request_id="req-42"):
+        logger.info("in scope")
+    assert qh.force_flush(5)
+    assert "req-42" == sink.records[0].__dict__["request_id"]
+    qh.close()
