@@ -54,6 +54,7 @@ __all__ = [
     "buffered_request",
     "debug_requested",
     "force_sampling",
+    "mark_request_failed",
     "request_id_fraction",
     "sampling_forced",
     "trace_id_fraction",
@@ -604,6 +605,18 @@ def buffered_request() -> Iterator[None]:
         _scope.reset(token)
         for handler in list(scope.handlers):
             handler._end(scope, failed=failed or scope.failed)
+
+
+def mark_request_failed() -> None:
+    """Mark the current :func:`buffered_request` block failed, without logging an error.
+
+    Its held records are written out when the block ends. For outcomes that are not
+    exceptions, such as a web handler that returns a 5xx response. Outside a block
+    it does nothing.
+    """
+    scope = _scope.get()
+    if scope is not None:
+        scope.failed = True
 
 
 class _Held:

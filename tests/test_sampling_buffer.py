@@ -20,6 +20,7 @@ from inferlog.sampling import (
     ErrorBufferHandler,
     SamplingFilter,
     buffered_request,
+    mark_request_failed,
     request_id_fraction,
 )
 
@@ -480,3 +481,14 @@ def test_records_held_outside_the_block_are_released_when_the_block_fails(
         worker.join()
         handler.handle(make_record(logging.ERROR, msg="failed", request_id="r1"))
     assert ["in worker", "failed"] == sink.messages()
+
+
+def test_mark_request_failed_releases_the_block_when_it_ends(
+    logger: logging.Logger, sink: ListHandler
+) -> None:
+    mark_request_failed()  # outside a block: nothing to do
+    with buffered_request():
+        logger.info("handled", extra={"request_id": "r1"})
+        mark_request_failed()  # e.g. the handler returned a 500
+        assert [] == sink.records
+    assert ["handled"] == sink.messages()
