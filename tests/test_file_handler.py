@@ -868,3 +868,22 @@ def test_behind_inferlogs_queue_it_receives_batches_and_loses_nothing(
         queue.shutdown(timeout=10)
         sink.close()
     assert sorted(seqs_in(tmp_path)) == list(range(500))
+
+
+def test_log_files_lists_rotations_oldest_first_then_the_active_file(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from inferlog.handlers import log_files
+
+    path = tmp_path / "app.jsonl"
+    assert log_files(path) == []
+    handler = make(path, clock, max_bytes=150)
+    for seq in range(6):
+        handler.handle(record(seq))
+        clock.advance(1)
+    handler.close()
+    (tmp_path / "other.jsonl").write_text("{}\n")
+    files = log_files(path)
+    assert files[-1] == str(path)
+    assert [os.path.basename(f) for f in files[:-1]] == rotated(tmp_path)
+    assert [r["seq"] for r in read_records(files)] == list(range(6))

@@ -147,7 +147,7 @@ KILLED_WRITER = """
         seq = 0
         while True:
             # Large records now and then, so that the kill can land inside a write.
-            pad = "x" * (4_000_000 if seq % 7 == 3 else 100)
+            pad = "x" * (2_000_000 if seq % 7 == 3 else 100)
             handler.handle(make_record(0, seq, pad))
             seq += 1
             if seq == 50:

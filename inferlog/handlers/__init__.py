@@ -6,6 +6,6 @@ there and name the extra to install when it is missing.
 
 from __future__ import annotations
 
-from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler
+from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler, log_files
 
-__all__ = ["DEFAULT_LOG_PATH", "RotatingJsonFileHandler"]
+__all__ = ["DEFAULT_LOG_PATH", "RotatingJsonFileHandler", "log_files"]

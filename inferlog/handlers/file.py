@@ -50,6 +50,7 @@ __all__ = [
     "FSYNC_POLICIES",
     "WHEN_VALUES",
     "RotatingJsonFileHandler",
+    "log_files",
     "next_rollover_time",
     "parse_rotation_stamp",
 ]
@@ -161,6 +162,34 @@ def parse_rotation_stamp(stamp: str) -> float:
     """
     core = stamp.split("_", 1)[0]
     return datetime.strptime(core, _STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+
+
+def _rotated_pattern(stem: str, suffix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(stem)}\.({_STAMP_PATTERN}){re.escape(suffix)}(\.gz)?$")
+
+
+def log_files(filename: str | os.PathLike[str] = DEFAULT_LOG_PATH) -> list[str]:
+    """Return the rotated files of ``filename``, oldest first, then ``filename`` itself.
+
+    Rotated files are recognised by the default naming scheme. Where a compression
+    was interrupted and both ``X`` and ``X.gz`` exist, only ``X`` is listed. Files
+    that do not exist are left out, so the result may be empty. Pass the result to
+    :func:`inferlog.read_records` to read one log, rotations included.
+    """
+    path = os.fspath(filename)
+    directory, name = os.path.split(path)
+    pattern = _rotated_pattern(*_split_name(name))
+    try:
+        names = set(os.listdir(directory or "."))
+    except FileNotFoundError:
+        return []
+    rotated = sorted(
+        n for n in names if pattern.match(n) and not (n.endswith(".gz") and n[:-3] in names)
+    )
+    out = [os.path.join(directory, n) for n in rotated]
+    if name in names:
+        out.append(path)
+    return out
 
 
 def _split_name(filename: str) -> tuple[str, str]:
@@ -319,9 +348,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         self._directory = directory
         self._stem, self._suffix = _split_name(name)
         self._lock_path = os.path.join(directory, f".{name}.lock")
-        self._rotated_re = re.compile(
-            rf"^{re.escape(self._stem)}\.({_STAMP_PATTERN}){re.escape(self._suffix)}(\.gz)?$"
-        )
+        self._rotated_re = _rotated_pattern(self._stem, self._suffix)
         self._init_state()
         _live_handlers.add(self)
 
