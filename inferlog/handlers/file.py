@@ -491,9 +491,14 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         (:class:`inferlog.queueing.BatchHandler`); never raises.
         """
         lines: list[bytes] = []
-        for record in records:
-            if record.levelno < self.level or not self.filter(record):
+        for original in records:
+            if original.levelno < self.level:
                 continue
+            # Python 3.12+ filters may return a replacement record.
+            kept = self.filter(original)
+            if not kept:
+                continue
+            record = kept if isinstance(kept, logging.LogRecord) else original
             try:
                 lines.append(self._encode(self.format(record)))
             except Exception:
