@@ -943,14 +943,18 @@ class QueueHandler(logging.handlers.QueueHandler):
 
     # -------------------------------------------------------------- processes
 
-    def process_sender(self, context: str | None = None) -> ProcessSender:
+    def process_sender(
+        self, context: str | None = None, level: int | str | None = None
+    ) -> ProcessSender:
         """Return a picklable sender that worker processes log through to these sinks.
 
         Pass it to :func:`install_process_sender` in each worker, typically as a
         ``ProcessPoolExecutor`` ``initializer``. ``context`` is the
         ``multiprocessing`` start method of the workers (``"spawn"``, ``"fork"``,
-        ``"forkserver"``; default: the platform's). A receiver thread in this
-        process moves their records into this queue.
+        ``"forkserver"``; default: the platform's). ``level`` is the root level the
+        workers get (default: this process's root level now), since their records
+        reach the sinks without passing this process's loggers. A receiver thread
+        moves their records into this queue; it stops at shutdown, after draining.
         """
         import multiprocessing
 
@@ -959,14 +963,17 @@ class QueueHandler(logging.handlers.QueueHandler):
         existing = self._senders.get(method)
         if existing is not None:
             return existing
+        if level is None:
+            level = logging.getLogger().getEffectiveLevel()
         wire: Any = ctx.Queue()
-        sender = ProcessSender(wire)
+        sender = ProcessSender(wire, logging._checkLevel(level))  # type: ignore[attr-defined]
         stop = threading.Event()
         thread = threading.Thread(
             target=self._receive, args=(wire, stop), name=_RECEIVER_THREAD_NAME, daemon=True
         )
         self._senders[method] = sender
         self._receivers.append((thread, stop))
+        self.start()  # live, so shutdown_all stops and drains the receiver too
         thread.start()
         return sender
 
@@ -1011,18 +1018,21 @@ class QueueHandler(logging.handlers.QueueHandler):
 class ProcessSender:
     """The picklable end of a process queue: what a worker process logs into."""
 
-    def __init__(self, wire: Any) -> None:
+    def __init__(self, wire: Any, level: int = logging.NOTSET) -> None:
         self._wire = wire
+        #: Root level for the workers (see :meth:`QueueHandler.process_sender`).
+        self.level = level
 
     def send(self, record: logging.LogRecord) -> None:
         """Serialise ``record`` (message formatted, exception as data) and send it."""
         self._wire.put(_record_to_wire(record))
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"_wire": self._wire}
+        return {"_wire": self._wire, "level": self.level}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._wire = state["_wire"]
+        self.level = state.get("level", logging.NOTSET)
 
 
 def _record_to_wire(record: logging.LogRecord) -> bytes:
@@ -1069,7 +1079,7 @@ class ProcessQueueHandler(logging.Handler):
 
 
 def install_process_sender(
-    sender: ProcessSender, level: int | str = logging.NOTSET, *, context: bool = True
+    sender: ProcessSender, level: int | str | None = None, *, context: bool = True
 ) -> ProcessQueueHandler:
     """Make ``sender`` the root logger's only handler in this (worker) process.
 
@@ -1077,6 +1087,7 @@ def install_process_sender(
     initargs=(sender,))`` or ``multiprocessing.Pool`` initializer. Handlers inherited
     through fork are detached, not closed (they belong to the parent). With
     ``context`` the handler stamps request ids with :class:`inferlog.context.ContextFilter`.
+    The root level becomes ``level``, by default the one the sender carries.
     """
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -1084,7 +1095,7 @@ def install_process_sender(
         if isinstance(old, QueueHandler):
             with old._lock:
                 old._closed = True
-    handler = ProcessQueueHandler(sender, level)
+    handler = ProcessQueueHandler(sender)
     if context:
         try:
             from inferlog.context import ContextFilter
@@ -1093,8 +1104,7 @@ def install_process_sender(
         except Exception:  # pragma: no cover - context support is optional here
             pass
     root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > logging.DEBUG:
-        root.setLevel(logging.DEBUG if level == logging.NOTSET else level)
+    root.setLevel(sender.level if level is None else level)
     return handler
 
 

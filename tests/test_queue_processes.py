@@ -194,6 +194,7 @@ def test_a_multiprocessing_fork_child_drains_at_its_exit(tmp_path: Path) -> None
 
 def _pool_task(task: int) -> int:
     log = logging.getLogger("batch")
+    log.debug("below the parent's root level: never sent")
     for i in range(50):
         log.info("task %d record %d", task, i, extra={"request_id": f"req-{task}"})
     try:
