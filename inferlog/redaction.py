@@ -1,0 +1,724 @@
+"""PII and secret redaction: :class:`Redactor` for text and data, :class:`RedactionFilter`.
+
+Speed comes from RE2 (``google-re2``): every enabled detector pattern is joined into
+one alternation that is scanned once over the text, in linear time. Only when that
+scan finds something does the redactor ask an ``re2.Set`` which detectors matched,
+run those detectors' own patterns, and call their validators (Luhn, mod-97, ...) on
+the candidates. A record without PII therefore costs one pass of a DFA over its text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+from uuid import UUID
+
+import re2
+
+from inferlog import _diagnostics
+from inferlog._detectors import (
+    BUILTIN_NAMES,
+    SECRET_KEY_WORDS_ANYWHERE,
+    SECRET_KEY_WORDS_AT_END,
+    TOKEN_PATTERN,
+    Candidate,
+    Detector,
+    Validator,
+    builtin_detectors,
+    iban_valid,
+    luhn_valid,
+    normalize_key,
+    ssn_valid,
+    user_key_regex,
+)
+from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
+from inferlog._record import iter_extras
+
+__all__ = [
+    "BUILTIN_NAMES",
+    "DEFAULT_HASH_KEY_ENV",
+    "FAILED_TOKEN",
+    "Candidate",
+    "Detector",
+    "Mode",
+    "RedactionFilter",
+    "Redactor",
+    "Validator",
+    "iban_valid",
+    "luhn_valid",
+    "ssn_valid",
+]
+
+#: How a detector replaces what it finds.
+Mode = Literal["mask", "hash", "partial", "drop"]
+_MODES: frozenset[str] = frozenset({"mask", "hash", "partial", "drop"})
+
+#: Environment variable read for the HMAC key when ``hash_key`` is not given.
+DEFAULT_HASH_KEY_ENV = "INFERLOG_REDACTION_KEY"
+#: Hex digits of HMAC-SHA256 kept in a pseudonym (``<email:9f2c1a7e>``): 32 bits, enough
+#: to join records, too few to be worth attacking without the key.
+HASH_HEX_CHARS = 8
+#: What a field becomes when redacting it failed: never the original text.
+FAILED_TOKEN = "[REDACTED:ERROR]"
+#: Label used for whole values of keys that name a secret.
+SECRET_FIELD = "secret_field"
+#: Passes of the detector chain at most; a second pass only runs when the first changed
+#: something, and tokens are never re-matched, so this converges in practice at two.
+MAX_PASSES = 4
+#: After this many rejected candidates in one field a detector stops retrying inside
+#: them (``Detector.retry_inside``), so adversarial digit soup stays linear.
+MAX_INSIDE_RETRIES = 2_000
+#: Nesting depth of dicts/lists beyond which a value is masked rather than walked.
+MAX_DEPTH = 64
+_KEY_CACHE_LIMIT = 4_096
+
+# Types whose values cannot carry text worth redacting (ints are handled apart: a
+# 16-digit int can be a card number).
+_ATOMIC_SAFE: tuple[type, ...] = (
+    float,
+    bool,
+    type(None),
+    datetime,
+    date,
+    time,
+    timedelta,
+    UUID,
+    Decimal,
+)
+_BIG_INT = 10**8
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    options.log_errors = False
+    return options
+
+
+class _Compiled:
+    """A detector ready to run: its RE2 program and its replacement function."""
+
+    __slots__ = ("detector", "group_count", "mode", "regex", "replace")
+
+    def __init__(self, detector: Detector, mode: str, replace: Callable[[bytes], bytes]):
+        self.detector = detector
+        self.mode = mode
+        self.replace = replace
+        try:
+            self.regex = re2.compile(detector.pattern, _re2_options())
+        except re2.error as err:
+            raise ValueError(
+                f"detector {detector.name!r}: pattern is not valid RE2 syntax "
+                f"(no look-arounds or back-references): {err}"
+            ) from None
+        self.group_count = int(self.regex.groups)
+
+
+class Redactor:
+    """Finds PII and secrets in text and nested data and replaces them.
+
+    Args:
+        detectors: switch detectors on or off by name, e.g. ``{"ipv4": False}``.
+        modes: per-detector mode, ``mask`` (``[REDACTED:EMAIL]``), ``hash`` (keyed
+            HMAC-SHA256 pseudonym ``<email:9f2c1a7e>``), ``partial`` (last four
+            characters, for ``card``, ``iban``, ``phone``, ``ssn``) or ``drop`` (remove
+            the field from structured data; in free text it masks).
+        default_mode: mode of every detector that ``modes`` does not name.
+        patterns: extra detectors as ``name -> RE2 pattern``; if the pattern has
+            capturing groups, only the first one that matched is replaced.
+        custom_detectors: extra :class:`Detector` objects (with validators).
+        secret_keys: extra key names whose values are secret, matched like the
+            built-in ones ending a key (``x_internal_sig`` matches ``my-internal-sig``).
+        safe_keys: key names that are never treated as secret (e.g. ``token`` when
+            logging LLM log-probabilities).
+        hash_key: HMAC key for ``hash`` mode; if None, read from ``hash_key_env``.
+        hash_key_env: environment variable holding the key.
+
+    Raises:
+        ValueError: unknown detector or mode, ``partial`` on a detector that has no
+            digits to keep, an invalid pattern, or ``hash`` mode without a key.
+    """
+
+    def __init__(
+        self,
+        *,
+        detectors: Mapping[str, bool] | None = None,
+        modes: Mapping[str, str] | None = None,
+        default_mode: str = "mask",
+        patterns: Mapping[str, str] | None = None,
+        custom_detectors: Iterable[Detector] = (),
+        secret_keys: Iterable[str] = (),
+        safe_keys: Iterable[str] = (),
+        hash_key: str | bytes | None = None,
+        hash_key_env: str = DEFAULT_HASH_KEY_ENV,
+    ) -> None:
+        self._safe_keys = frozenset(normalize_key(k) for k in safe_keys)
+        user_keys = tuple(str(k) for k in secret_keys)
+        self._user_key_suffixes = tuple(normalize_key(k) for k in user_keys)
+        key_cache: dict[str, bool] = {}
+        self._key_cache = key_cache
+
+        custom = [Detector(name, str(pattern)) for name, pattern in (patterns or {}).items()]
+        custom.extend(custom_detectors)
+        builtins = builtin_detectors(tuple(user_key_regex(k) for k in user_keys), self._is_safe_key)
+        all_detectors = [*custom, *builtins]
+        names = [d.name for d in all_detectors]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"detector names must be unique; repeated: {sorted(duplicates)}")
+        known = {*names, SECRET_FIELD}
+
+        switches = dict(detectors or {})
+        for name in switches:
+            if name not in known:
+                raise ValueError(f"unknown detector {name!r}; known: {sorted(known)}")
+        mode_map = {str(k): str(v) for k, v in (modes or {}).items()}
+        for name, mode in (*mode_map.items(), ("default_mode", default_mode)):
+            if mode not in _MODES:
+                raise ValueError(f"{name}: mode {mode!r} is not one of {sorted(_MODES)}")
+            if name != "default_mode" and name not in known:
+                raise ValueError(f"modes: unknown detector {name!r}; known: {sorted(known)}")
+        if default_mode == "partial":
+            raise ValueError("default_mode cannot be 'partial'; set it per detector")
+
+        enabled = [d for d in all_detectors if bool(switches.get(d.name, d.enabled))]
+        self._secret_field_on = bool(switches.get(SECRET_FIELD, True))
+        self._secret_field_mode = mode_map.get(SECRET_FIELD, default_mode)
+        if self._secret_field_mode == "partial":
+            raise ValueError("secret_field: partial mode needs digits to keep; use mask")
+
+        effective = {d.name: mode_map.get(d.name, default_mode) for d in enabled}
+        for det in enabled:
+            if effective[det.name] == "partial" and not det.partial:
+                raise ValueError(
+                    f"{det.name}: partial mode keeps the last four digits and is only "
+                    "available for card, iban, phone and ssn"
+                )
+        hashed = sorted(n for n, m in effective.items() if m == "hash")
+        if self._secret_field_on and self._secret_field_mode == "hash":
+            hashed.append(SECRET_FIELD)
+        key: bytes | None = None
+        if hash_key is not None and hash_key != "":
+            key = hash_key.encode("utf-8") if isinstance(hash_key, str) else bytes(hash_key)
+        elif hashed:
+            env_value = os.environ.get(hash_key_env, "")
+            key = env_value.encode("utf-8") if env_value else None
+        if hashed and key is None:
+            raise ValueError(
+                f"hash mode is configured for {', '.join(hashed)} but no HMAC key was given: "
+                f"pass hash_key=... or set the environment variable {hash_key_env}"
+            )
+        self.__key = key or b""
+
+        self._compiled = tuple(
+            _Compiled(d, effective[d.name], self._make_replace(d, effective[d.name]))
+            for d in enabled
+        )
+        self._description = (
+            f"Redactor(detectors={[d.name for d in enabled]!r}, "
+            f"modes={ {n: m for n, m in effective.items() if m != 'mask'}!r})"
+        )
+        self._token_re = re2.compile(TOKEN_PATTERN, _re2_options())
+        self._field_token = self._secret_field_token_factory()
+        if not self._compiled:
+            self._gate: Any = None
+            self._set: Any = None
+            return
+        gate_options = _re2_options()
+        gate_options.never_capture = True
+        self._gate = re2.compile(
+            "|".join(f"(?:{c.detector.pattern})" for c in self._compiled), gate_options
+        )
+        detector_set = re2.Set.SearchSet(gate_options)
+        for c in self._compiled:
+            detector_set.Add(c.detector.pattern)
+        detector_set.Compile()
+        self._set = detector_set
+
+    def __repr__(self) -> str:
+        return self._description
+
+    # --- configuration helpers ---------------------------------------------------------
+
+    @property
+    def detector_names(self) -> tuple[str, ...]:
+        """Names of the enabled text detectors, in the order they are applied."""
+        return tuple(c.detector.name for c in self._compiled)
+
+    def _is_safe_key(self, name: str) -> bool:
+        return normalize_key(name) in self._safe_keys
+
+    def is_secret_key(self, name: str) -> bool:
+        """Return True when a field called ``name`` holds a secret as a whole."""
+        cached = self._key_cache.get(name)
+        if cached is not None:
+            return cached
+        key = normalize_key(name)
+        secret = key not in self._safe_keys and (
+            any(w in key for w in SECRET_KEY_WORDS_ANYWHERE)
+            or key.endswith(SECRET_KEY_WORDS_AT_END)
+            or (bool(self._user_key_suffixes) and key.endswith(self._user_key_suffixes))
+        )
+        if len(self._key_cache) >= _KEY_CACHE_LIMIT:
+            self._key_cache.clear()
+        self._key_cache[name] = secret
+        return secret
+
+    def _pseudonym(self, name: str, normalized: str) -> str:
+        digest = hmac.new(
+            self.__key, f"{name}\x00{normalized}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        )
+        return f"<{name.lower()}:{digest.hexdigest()[:HASH_HEX_CHARS]}>"
+
+    def _make_replace(self, det: Detector, mode: str) -> Callable[[bytes], bytes]:
+        mask = f"[REDACTED:{det.mask_label}]".encode()
+        if mode in ("mask", "drop"):
+            return lambda _value: mask
+        if mode == "partial":
+            label = det.mask_label
+
+            def partial(value: bytes) -> bytes:
+                tail = "".join(ch for ch in value.decode("utf-8", "replace") if ch.isalnum())
+                return f"[REDACTED:{label}:****{tail[-4:]}]".encode()
+
+            return partial
+        name = det.name
+
+        def hashed(value: bytes) -> bytes:
+            text = value.decode("utf-8", "surrogatepass")
+            return self._pseudonym(name, det.normalize(text)).encode()
+
+        return hashed
+
+    def _secret_field_token_factory(self) -> Callable[[object], str]:
+        if self._secret_field_mode == "hash":
+            return lambda value: self._pseudonym("secret", _safe_str(value))
+        return lambda _value: "[REDACTED:SECRET]"
+
+    # --- text --------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every detected secret and piece of PII replaced.
+
+        ``drop`` mode masks here, since free text has no field to remove.
+        Never returns the original on an internal failure: the whole text is then
+        replaced by ``[REDACTED:ERROR]`` and the failure reported on ``inferlog.internal``.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"redact() takes a str, not {type(text).__name__}")
+        return self._redact_text(text)[0]
+
+    def _redact_text(self, text: str) -> tuple[str, bool]:
+        """Redact one string; the flag says a ``drop``-mode detector hit it."""
+        gate = self._gate
+        if gate is None:
+            return text, False
+        try:
+            data = text.encode("utf-8", "surrogatepass")
+            if gate.search(data) is None:
+                return text, False
+            out, dropped = self._redact_bytes(data)
+            return out.decode("utf-8", "surrogatepass"), dropped
+        except Exception as err:  # fail closed: never hand back the raw text
+            _report_failure("text", err)
+            return FAILED_TOKEN, False
+
+    def _redact_bytes(self, data: bytes) -> tuple[bytes, bool]:
+        dropped = False
+        compiled = self._compiled
+        for _ in range(MAX_PASSES):
+            hits = self._set.Match(data)
+            # An empty answer after the gate matched means the Set's DFA gave up
+            # (RE2::Set reports "no match" when it runs out of memory): run them all.
+            indices = sorted(hits) if hits else range(len(compiled))
+            changed = False
+            for index in indices:
+                runner = compiled[index]
+                new = self._apply(runner, data)
+                if new is not data:
+                    changed = True
+                    data = new
+                    dropped = dropped or runner.mode == "drop"
+            if not changed or self._gate.search(data) is None:
+                break
+        return data, dropped
+
+    def _apply(self, runner: _Compiled, data: bytes) -> bytes:
+        regex = runner.regex
+        det = runner.detector
+        validator = det.validator
+        groups = runner.group_count
+        pieces: list[bytes] = []
+        last = 0
+        pos = 0
+        size = len(data)
+        retries = 0
+        tokens: list[tuple[int, int]] | None = None
+        while pos <= size:
+            match = regex.search(data, pos)
+            if match is None:
+                break
+            m_start, m_end = match.span()
+            start, end = m_start, m_end
+            for group in range(1, groups + 1):
+                g_start, g_end = match.span(group)
+                if g_start >= 0:
+                    start, end = g_start, g_end
+                    break
+            accepted_end = -1
+            if end > start:
+                if tokens is None:
+                    tokens = [m.span() for m in self._token_re.finditer(data)]
+                accepted_end = self._accept(data, det, validator, tokens, start, end, m_start)
+            if accepted_end >= 0:
+                pieces.append(data[last:start])
+                pieces.append(runner.replace(data[start:accepted_end]))
+                last = accepted_end
+                pos = m_end if accepted_end == end and m_end > m_start else accepted_end
+                pos = max(pos, m_start + 1)
+            elif det.retry_inside and retries < MAX_INSIDE_RETRIES:
+                retries += 1
+                pos = m_start + 1
+            else:
+                pos = m_end if m_end > m_start else m_start + 1
+        if not pieces:
+            return data
+        pieces.append(data[last:])
+        return b"".join(pieces)
+
+    @staticmethod
+    def _accept(
+        data: bytes,
+        det: Detector,
+        validator: Validator | None,
+        tokens: list[tuple[int, int]],
+        start: int,
+        end: int,
+        m_start: int,
+    ) -> int:
+        """Return the end of the span to replace, or -1 to leave the candidate alone."""
+        ends = [end]
+        if det.shrink:
+            ends.extend(
+                i
+                for i in range(end - 1, start, -1)
+                if data[i] in (0x20, 0x2D)  # space, dash
+            )
+        for candidate_end in ends:
+            # Tokens are sorted and disjoint: only the last one starting before the
+            # candidate's end can overlap it.
+            index = bisect.bisect_left(tokens, (candidate_end,)) - 1
+            if index >= 0 and tokens[index][1] > start:
+                return -1
+            if validator is None or validator(
+                Candidate(data, start, candidate_end, m_start, candidate_end)
+            ):
+                return candidate_end
+        return -1
+
+    # --- structured data ---------------------------------------------------------------
+
+    def redact_value(self, value: Any) -> Any:
+        """Return a redacted copy of ``value``: strings, and dicts/lists/tuples/sets of them.
+
+        Containers are always rebuilt, so the caller's data is never mutated. Values
+        under keys that name a secret (``password``, ``api_key``, ``refresh_token``,
+        ...) are replaced whole. A ``drop``-mode hit removes the dict entry or list
+        item that holds it. Other objects are returned as they are unless their
+        ``str()`` contains something to redact, in which case the redacted ``str()``
+        replaces them. Never raises; a part that fails is replaced by ``[REDACTED:ERROR]``.
+        """
+        result, _changed, _dropped = self._walk(value, 0, True)
+        return result
+
+    def _walk(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
+        """Return ``(new_value, changed, drop)``; containers are rebuilt if ``copy``."""
+        try:
+            kind = type(value)
+            if kind is str:
+                text, dropped = self._redact_text(value)
+                return text, text is not value, dropped
+            if isinstance(value, (*_ATOMIC_SAFE, Enum)):
+                return value, False, False
+            if isinstance(value, int):
+                if -_BIG_INT < value < _BIG_INT:
+                    return value, False, False
+                text, dropped = self._redact_text(str(value))
+                if text == str(value):
+                    return value, False, False
+                return text, True, dropped
+            if depth >= MAX_DEPTH:
+                return "[REDACTED:DEPTH]", True, False
+            if isinstance(value, Mapping):
+                return self._walk_mapping(value, depth, copy)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return self._walk_sequence(value, depth, copy)
+            if isinstance(value, (bytes, bytearray)):
+                decoded = bytes(value).decode("utf-8", "replace")
+                text, dropped = self._redact_text(decoded)
+                return (text, True, dropped) if text != decoded else (value, False, False)
+            shown = _safe_str(value)
+            text, dropped = self._redact_text(shown)
+            return (text, True, dropped) if text != shown else (value, False, False)
+        except Exception as err:
+            _report_failure("value", err)
+            return FAILED_TOKEN, True, False
+
+    def _walk_mapping(
+        self, value: Mapping[Any, Any], depth: int, copy: bool
+    ) -> tuple[Any, bool, bool]:
+        out: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            if self._secret_field_on and isinstance(key, str) and self.is_secret_key(key):
+                if self._secret_field_mode == "drop":
+                    changed = True
+                    continue
+                if item is None or item == "":
+                    out[key] = item
+                    continue
+                out[key] = self._field_token(item)
+                changed = True
+                continue
+            new, item_changed, dropped = self._walk(item, depth + 1, copy)
+            if dropped:
+                changed = True
+                continue
+            out[key] = new
+            changed = changed or item_changed
+        if not changed and not copy:
+            return value, False, False
+        if type(value) is not dict:
+            try:
+                rebuilt: Any = type(value)
+                return rebuilt(out), changed, False
+            except Exception:
+                pass
+        return out, changed, False
+
+    def _walk_sequence(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
+        items: list[Any] = []
+        changed = False
+        for item in value:
+            new, item_changed, dropped = self._walk(item, depth + 1, copy)
+            if dropped:
+                changed = True
+                continue
+            items.append(new)
+            changed = changed or item_changed
+        if not changed and not copy:
+            return value, False, False
+        if isinstance(value, list):
+            return items, changed, False
+        if isinstance(value, tuple):
+            if hasattr(value, "_fields"):  # a namedtuple: keep its type if it still fits
+                try:
+                    return type(value)(*items), changed, False
+                except Exception:
+                    return tuple(items), changed, False
+            return tuple(items), changed, False
+        try:
+            return type(value)(items), changed, False
+        except TypeError:  # unhashable redacted items
+            return items, changed, False
+
+    # --- cheap whole-record pre-check ----------------------------------------------------
+
+    def _needs_work(self, texts: list[str]) -> bool:
+        """One gate scan over many strings: False means none of them holds anything."""
+        if self._gate is None:
+            return False
+        joined = "\n".join(texts).encode("utf-8", "surrogatepass")
+        return self._gate.search(joined) is not None
+
+    def _collect(self, value: Any, texts: list[str], depth: int) -> bool:
+        """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.
+
+        A full walk is needed regardless of the text when a key names a secret, or
+        when the value is too deep to inspect here.
+        """
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+            return False
+        if value is None or kind is float or kind is bool:
+            return False
+        if kind is int:
+            if -_BIG_INT < value < _BIG_INT:
+                return False
+            texts.append(str(value))
+            return False
+        if depth >= MAX_DEPTH:
+            return True
+        if kind is dict:
+            for key, item in value.items():
+                if self._secret_field_on and type(key) is str and self.is_secret_key(key):
+                    return True
+                if self._collect(item, texts, depth + 1):
+                    return True
+            return False
+        if kind is list or kind is tuple:
+            return any(self._collect(item, texts, depth + 1) for item in value)
+        return True
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception as err:
+        return f"<unprintable {type(value).__name__}: {type(err).__name__}>"
+
+
+def _report_failure(where: str, err: BaseException) -> None:
+    # Only the exception type: its message could quote the text being redacted.
+    _diagnostics.report_once(
+        f"redaction-failure:{where}:{type(err).__name__}",
+        logging.WARNING,
+        "redaction of a %s failed (%s); the %s was replaced by %s",
+        where,
+        type(err).__name__,
+        where,
+        FAILED_TOKEN,
+    )
+
+
+class RedactionFilter(logging.Filter):
+    """A logging filter that redacts every part of a record before anything formats it.
+
+    Redacts the message after ``%``-merging (``record.msg`` becomes the redacted text
+    and ``record.args`` None; a dict message is redacted as data), every ``extra=``
+    field (``drop`` mode deletes the field), the ``exception`` object (built from
+    ``exc_info`` with :func:`~inferlog._exceptions.describe_exception` if a queue has
+    not done so already, after which ``exc_info`` and ``exc_text`` are cleared so no
+    formatter renders the raw traceback) and ``stack_info``. Always returns True.
+
+    Takes the keyword arguments of :class:`Redactor` (plain types, so it can be
+    built from ``logging.config.dictConfig``), or a ready ``redactor``.
+    It never raises: a field whose redaction fails becomes ``[REDACTED:ERROR]``.
+    """
+
+    def __init__(self, name: str = "", *, redactor: Redactor | None = None, **options: Any):
+        super().__init__(name)
+        if redactor is not None and options:
+            raise ValueError("pass either redactor= or Redactor options, not both")
+        self.redactor = redactor if redactor is not None else Redactor(**options)
+        #: ``errors``: fields replaced by ``[REDACTED:ERROR]`` since start-up.
+        self.counters = _diagnostics.Counters()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place and keep it."""
+        try:
+            self._redact_record(record)
+        except Exception as err:  # pragma: no cover - every field is guarded below
+            self._failed("record", err)
+            record.msg, record.args = FAILED_TOKEN, None
+        return True
+
+    def _failed(self, where: str, err: BaseException) -> None:
+        self.counters.add("errors")
+        _report_failure(where, err)
+
+    def _redact_record(self, record: logging.LogRecord) -> None:
+        redactor = self.redactor
+        message: Any
+        if isinstance(record.msg, Mapping) and not record.args:
+            message = record.msg
+        else:
+            message = self._message_text(record)
+            record.msg, record.args = message, None
+
+        if record.exc_info and not isinstance(getattr(record, EXCEPTION_ATTR, None), dict):
+            try:
+                info = describe_exception(record.exc_info)
+            except Exception as err:
+                self._failed("exception", err)
+                info = ExceptionInfo(type="Exception", message=FAILED_TOKEN, stack=[])
+            if info is not None:
+                setattr(record, EXCEPTION_ATTR, info)
+        if record.exc_info is not None:
+            record.exc_info = None
+            record.exc_text = None
+
+        texts: list[str] = []
+        full_walk = redactor._collect(message, texts, 0)
+        extras = list(iter_extras(record))
+        for key, value in extras:
+            if redactor._secret_field_on and redactor.is_secret_key(key):
+                full_walk = True
+                break
+            if redactor._collect(value, texts, 0):
+                full_walk = True
+                break
+        for attr in ("exc_text", "stack_info", "message"):
+            extra_text = record.__dict__.get(attr)
+            if isinstance(extra_text, str):
+                texts.append(extra_text)
+        if not full_walk and not redactor._needs_work(texts):
+            return
+
+        record.msg = self._guarded("message", message)
+        for key, value in extras:
+            if redactor._secret_field_on and redactor.is_secret_key(key):
+                if redactor._secret_field_mode == "drop":
+                    delattr(record, key)
+                elif value is not None and value != "":
+                    setattr(record, key, redactor._field_token(value))
+                continue
+            new: Any
+            try:
+                if key == EXCEPTION_ATTR and isinstance(value, dict):
+                    new, changed, dropped = self._redact_exception(value), True, False
+                else:
+                    new, changed, dropped = redactor._walk(value, 0, False)
+            except Exception as err:
+                self._failed("field", err)
+                new, changed, dropped = FAILED_TOKEN, True, False
+            if dropped:
+                delattr(record, key)
+            elif changed:
+                setattr(record, key, new)
+        for attr in ("exc_text", "stack_info", "message"):
+            extra_text = record.__dict__.get(attr)
+            if isinstance(extra_text, str):
+                setattr(record, attr, self._guarded(attr, extra_text))
+
+    def _message_text(self, record: logging.LogRecord) -> str:
+        try:
+            return record.getMessage()
+        except Exception:
+            # A %-format mismatch: keep what there is, redacted, instead of losing it.
+            return f"{_safe_str(record.msg)} args={_safe_str(record.args)}"
+
+    def _guarded(self, where: str, value: Any) -> Any:
+        """Redact one top-level value (drop falls back to mask); never raises."""
+        try:
+            if isinstance(value, str):
+                return self.redactor._redact_text(value)[0]
+            return self.redactor._walk(value, 0, True)[0]
+        except Exception as err:
+            self._failed(where, err)
+            return FAILED_TOKEN
+
+    def _redact_exception(self, info: dict[str, Any]) -> dict[str, Any]:
+        out = dict(info)
+        message = info.get("message")
+        if isinstance(message, str):
+            out["message"] = self._guarded("exception", message)
+        stack = info.get("stack")
+        if isinstance(stack, list):
+            out["stack"] = [
+                self._guarded("exception", line) if isinstance(line, str) else line
+                for line in stack
+            ]
+        for key, value in info.items():
+            if key not in ("message", "stack", "type"):
+                out[key] = self._guarded("exception", value)
+        return out
