@@ -46,7 +46,10 @@ __all__ = [
     "DEFAULT_BUFFER_CAPACITY",
     "DEFAULT_BUFFER_MAX_BYTES",
     "DEFAULT_BUFFER_MAX_REQUESTS",
+    "DEFAULT_KEEP_LEVEL",
     "DEFAULT_RATE",
+    "FAILURE_LEVEL",
+    "RATE_WINDOW_SECONDS",
     "SAMPLE_RATE_ATTR",
     "ErrorBufferHandler",
     "SamplingFilter",
@@ -772,7 +775,10 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
         """Flush the target; held records stay held until their request ends."""
         target = self.target
         if target is not None:
-            target.flush()
+            try:
+                target.flush()
+            except Exception as exc:  # logging.shutdown() re-raises what flush raises
+                report(logging.WARNING, "error buffer: flushing the target failed: %r", exc)
 
     def close(self) -> None:
         """Discard what is held (the outcome of those requests is unknown) and close."""
