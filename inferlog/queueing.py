@@ -433,10 +433,17 @@ class QueueHandler(logging.handlers.QueueHandler):
         # A list from dictConfig is a ConvertingList: iterating it (unlike indexing)
         # yields the raw names, and its configurator holds the configured handlers,
         # which would otherwise be garbage-collected once dictConfig returns.
+        if isinstance(handlers, str):
+            # A lone name would otherwise be read as a list of one-letter names.
+            raise ValueError(f"handlers must be a list of handlers or names, not {handlers!r}")
         configurator = getattr(handlers, "configurator", None)
         if configurator is not None:
             self._config_handlers = configurator.config.get("handlers")
-        self._specs = list(handlers)
+        specs = list(handlers)
+        for spec in specs:
+            if not isinstance(spec, (logging.Handler, str)):
+                raise ValueError(f"handlers must hold handlers or handler names, got {spec!r}")
+        self._specs = specs
         self._targets = []
         self._unresolved = bool(self._specs)
 

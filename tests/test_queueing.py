@@ -430,8 +430,9 @@ def test_feedback_loggers_are_suppressed_on_other_threads_during_network_shippin
 
 
 def _dict_config(shape: str) -> dict[str, Any]:
-    queue: dict[str, Any] = {"handlers": ["zz_sink"], "queue_size": 100}
-    if shape == "factory":
+    sink_ref = "cfg://handlers.zz_sink" if shape == "factory-cfg" else "zz_sink"
+    queue: dict[str, Any] = {"handlers": [sink_ref], "queue_size": 100}
+    if shape.startswith("factory"):
         queue["()"] = "inferlog.queueing.QueueHandler"
     else:
         queue["class"] = "inferlog.queueing.QueueHandler"
@@ -449,7 +450,7 @@ def _dict_config(shape: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("shape", ["factory", "class"])
+@pytest.mark.parametrize("shape", ["factory", "factory-cfg", "class"])
 def test_dictconfig_puts_the_queue_in_front_of_named_handlers(shape: str) -> None:
     logging.config.dictConfig(_dict_config(shape))
     lg = logging.getLogger("test.dictconfig")
@@ -474,6 +475,10 @@ def test_invalid_options_raise_clear_errors() -> None:
         QueueHandler(queue_size=0)
     with pytest.raises(ValueError, match="flush_interval must be a number > 0"):
         QueueHandler(flush_interval=0)
+    with pytest.raises(ValueError, match="handlers must be a list"):
+        QueueHandler(handlers="file")
+    with pytest.raises(ValueError, match="handlers must hold handlers or handler names"):
+        QueueHandler(handlers=[42])  # type: ignore[list-item]
 
 
 def test_the_python_312_dictconfig_shape_adopts_the_stdlib_listeners_handlers() -> None:
