@@ -134,12 +134,20 @@ def expand_paths(paths: PathArg | Iterable[PathArg]) -> list[str]:
 
 
 def _lines(path: str) -> Iterator[bytes]:
-    if path.endswith(".gz"):
-        with gzip.open(path, "rb") as compressed:
-            yield from compressed
-    else:
-        with open(path, "rb") as plain:
-            yield from plain
+    if not path.endswith(".gz"):
+        try:
+            plain = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:
+            # A rotated file compressed since it was listed: read what replaced it.
+            if not os.path.exists(path + ".gz"):
+                raise
+            path += ".gz"
+        else:
+            with plain:
+                yield from plain
+            return
+    with gzip.open(path, "rb") as compressed:
+        yield from compressed
 
 
 def iter_file_records(

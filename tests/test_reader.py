@@ -239,3 +239,16 @@ def test_displacement_within_the_window_is_fully_repaired(
     directory = tmp_path_factory.mktemp("reorder")
     write(directory / "app.jsonl", recs(*order))
     assert [r["at"] for r in read_records(directory, reorder_window=window)] == list(range(200))
+
+
+def test_a_file_compressed_after_it_was_listed_is_read_from_its_gz(tmp_path: Path) -> None:
+    plain = write(tmp_path / "app.20270115T080000.000000Z.jsonl", recs(0, 1))
+    listed = expand_paths(tmp_path)
+    write(Path(str(plain) + ".gz"), recs(0, 1))
+    plain.unlink()
+    assert [r["at"] for r in read_records(listed)] == [0, 1]
+
+
+def test_a_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        list(read_records(tmp_path / "nope.jsonl"))
