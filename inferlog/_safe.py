@@ -204,7 +204,12 @@ def _coerce(obj: object) -> Any:
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, datetime.datetime | datetime.date | datetime.time):
-        return obj.isoformat()
+        try:
+            # orjson's RFC 3339 form, as on the fast path (it drops the seconds of a
+            # UTC offset, which RFC 3339 cannot express; isoformat() keeps them).
+            return orjson.loads(orjson.dumps(obj))
+        except TypeError:
+            return obj.isoformat()
     if isinstance(obj, uuid.UUID):
         return str(obj)
     if isinstance(obj, PurePath):
@@ -315,9 +320,11 @@ def fit_str(value: str, budget: int) -> tuple[str, int]:
 def fit_bytes(value: bytes | bytearray | memoryview, budget: int) -> tuple[str, int]:
     """Return the text of ``value`` (see :func:`bytes_text`) cut to fit ``budget``."""
     total = value.nbytes if isinstance(value, memoryview) else len(value)
-    if total * 4 + 2 <= budget:  # even all-escapes (\\xNN) fits: nothing to cut
+    if total <= budget:  # else it cannot fit: every byte takes a byte of JSON or more
         text = bytes_text(value)
-        return text, json_size(text)
+        size = json_size(text)
+        if size <= budget:
+            return text, size
     # A few bytes past the budget let render() see whether the cut splits a character.
     head = _as_bytes(value, budget + 4)
 
@@ -335,8 +342,10 @@ def fit_bytes(value: bytes | bytearray | memoryview, budget: int) -> tuple[str, 
 def to_json_safe(value: object, budget: int, max_depth: int = MAX_DEPTH) -> tuple[JsonValue, int]:
     """Convert ``value`` to JSON-safe data that serialises to at most ``budget`` bytes.
 
-    Returns the data and its exact serialised size. ``budget`` must be at least
-    :data:`MARKER_RESERVE`. Never raises.
+    Returns the data and its serialised size: exact, except that keys written alike
+    (``None`` and ``float("nan")`` are both ``"null"``) are counted once each, which
+    over-estimates. A ``budget`` below :data:`MARKER_RESERVE` is raised to it.
+    Never raises.
     """
     budget = max(budget, MARKER_RESERVE)
     try:
@@ -362,6 +371,45 @@ def safe_key(key: object, budget: int = MAX_KEY_BYTES) -> str:
         except Exception:
             text = safe_str(key)
     return fit_str(text, budget)[0]
+
+
+_NUMBER_TYPES: frozenset[type] = frozenset({int, float, bool, type(None)})
+
+
+def _plain_prefix(
+    items: Sequence[Any], budget: int, unit: str, total: int | None = None
+) -> tuple[JsonValue, int] | None:
+    """Cut a list of numbers with a few orjson calls instead of a walk.
+
+    Returns the longest prefix of whole items that fits with its marker, or None when
+    orjson refuses the data (odd types, cycles, surrogates): then the walk decides.
+    """
+    total = len(items) if total is None else total
+    # Every item takes a byte or more, so more than ``budget`` items never fit.
+    candidates = items if len(items) <= budget else items[:budget]
+    # Numbers only: nested data must go through the walk (which bounds its depth), and
+    # a long string is better cut than dropped whole.
+    if not all(type(item) in _NUMBER_TYPES for item in candidates):
+        return None
+    try:
+        encoded = orjson.dumps(candidates)
+    except TypeError:
+        return None
+    if len(candidates) == total and len(encoded) <= budget:
+        return orjson.loads(encoded), len(encoded)
+    reserve = json_size(more_items_marker(total, unit)) + 1
+    if budget < 2 + reserve:
+        return None
+    low, high = 0, len(candidates)
+    while low < high:  # the largest prefix length whose encoding leaves room for the marker
+        middle = (low + high + 1) // 2
+        if len(orjson.dumps(candidates[:middle])) + reserve <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    kept: list[Any] = orjson.loads(orjson.dumps(candidates[:low]))
+    kept.append(more_items_marker(total - low, unit))
+    return kept, json_size(kept)
 
 
 class _Walk:
@@ -443,12 +491,11 @@ class _Walk:
         finally:
             self.active.discard(marker)
 
-    def _list(self, value: Iterable[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
-        try:
-            total: int | None = len(value)  # type: ignore[arg-type]
-        except Exception:
-            total = None
-        return self._items(iter(value), total, budget, depth, "items")
+    def _list(self, value: Sequence[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
+        fast = _plain_prefix(value, budget, "items")
+        if fast is not None:
+            return fast
+        return self._items(iter(value), len(value), budget, depth, "items")
 
     def _set(self, value: AbstractSet[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
         count = len(value)
@@ -457,8 +504,16 @@ class _Walk:
 
     def _array(self, value: Any, budget: int, depth: int) -> tuple[JsonValue, int]:
         size = _array_size(value)
-        if size is not None and size <= FAST_ITEMS_LIMIT:
-            return self.convert(value.tolist(), budget, depth)
+        # Every value takes two bytes or more ("0,"): an array that might fit keeps its
+        # shape, as on the fast path; one that cannot is never expanded whole.
+        if size is not None and (size <= FAST_ITEMS_LIMIT or size * 2 <= budget):
+            try:
+                # orjson's own numpy support, as on the fast path (a float32 is written
+                # as its shortest float32 repr, not as the float64 tolist() gives).
+                plain = orjson.loads(orjson.dumps(value, option=FAST_OPTIONS))
+            except TypeError:
+                plain = value.tolist()
+            return self.convert(plain, budget, depth)
         # Too big to expand: show the first values, flattened, and say what was cut.
         head_count = max(1, budget // 2)
         try:
@@ -466,7 +521,10 @@ class _Walk:
         except Exception:
             return fit_str(f"<{type_name(value)} of shape {_array_shape(value)}>", budget)
         unit = f"values of {type_name(value)} shape {_array_shape(value)}"
-        return self._items(iter(head), size if size is not None else None, budget, depth, unit)
+        fast = _plain_prefix(head, budget, unit, size)
+        if fast is not None:
+            return fast
+        return self._items(iter(head), size, budget, depth, unit)
 
     def _items(
         self, items: Iterable[Any], total: int | None, budget: int, depth: int, unit: str

@@ -11,10 +11,11 @@ JSON line and never raises.
 
 from __future__ import annotations
 
-import datetime
 import logging
+import math
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TextIO
 
@@ -64,13 +65,28 @@ _DROPPED_NOTE_BYTES: Final = 320
 #: Longest message and error text in the minimal line written when formatting failed.
 _FAILURE_TEXT_CHARS: Final = 2_000
 
-_UTC = datetime.timezone.utc
+#: The last second formatted and its text: records come in bursts within one second,
+#: and strftime is most of the cost of a timestamp. A tuple, so that replacing it is
+#: atomic for concurrent formatters.
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
 
 def format_timestamp(created: float) -> str:
-    """Return ``created`` (seconds since the epoch) as RFC 3339 UTC with microseconds."""
-    moment = datetime.datetime.fromtimestamp(created, tz=_UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
+    """Return ``created`` (seconds since the epoch) as RFC 3339 UTC with microseconds.
+
+    Rounds to the nearest microsecond the way ``datetime.fromtimestamp`` does.
+    """
+    global _last_second
+    second = math.floor(created)
+    micro = round((created - second) * 1_000_000)
+    if micro >= 1_000_000:
+        second += 1
+        micro -= 1_000_000
+    cached = _last_second
+    if cached[0] != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached = _last_second = (second, text)
+    return f"{cached[1]}.{micro:06d}Z"
 
 
 def record_exception(record: logging.LogRecord) -> Any:
@@ -103,6 +119,24 @@ def _stack_lines(stack_info: object) -> list[str] | None:
     return safe_str(stack_info).rstrip("\n").split("\n")
 
 
+#: Record attributes that are never extras; ``exception`` is written last, on its own.
+_NOT_EXTRAS: Final = STANDARD_RECORD_ATTRS | {schema.EXCEPTION_FIELD}
+
+
+def _extra_fields(record: logging.LogRecord) -> dict[Any, Any]:
+    """The ``extra=`` fields of ``record`` (what iter_extras yields), minus ``exception``."""
+    try:
+        # One comprehension instead of iter_extras' generator: this runs per record.
+        return {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _NOT_EXTRAS and key[0] != "_"
+        }
+    except (TypeError, IndexError, KeyError):
+        # A non-str key (``extra={1: ...}``) or an empty one: take the careful way.
+        return {key: value for key, value in _extras(record) if key != schema.EXCEPTION_FIELD}
+
+
 def _extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
     try:
         yield from list(iter_extras(record))
@@ -113,6 +147,30 @@ def _extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
             if isinstance(key, str) and (key in STANDARD_RECORD_ATTRS or key.startswith("_")):
                 continue
             yield key, value
+
+
+def _field_value(value: Any, budget: int) -> tuple[Any, int]:
+    """Return ``value`` ready for orjson within ``budget`` bytes, and its size.
+
+    Most fields of a record that needed the careful path are fine on their own (one
+    lone surrogate, one huge payload): those are encoded once, by orjson, and kept
+    as a :class:`orjson.Fragment`; only the others are walked.
+    """
+    try:
+        encoded = orjson.dumps(value, default=orjson_default, option=_FIELD_OPTIONS)
+    except TypeError:
+        pass
+    else:
+        if len(encoded) <= budget:
+            return (orjson.loads(encoded) if _Fragment is None else _Fragment(encoded)), len(
+                encoded
+            )
+    return to_json_safe(value, budget)
+
+
+#: orjson.Fragment (orjson 3.9.x and later) embeds bytes already encoded.
+_Fragment: Any = getattr(orjson, "Fragment", None)
+_FIELD_OPTIONS: Final = FAST_OPTIONS | orjson.OPT_NON_STR_KEYS
 
 
 def _validate_names(option: str, value: object) -> dict[str, str]:
@@ -209,7 +267,11 @@ class JsonFormatter(OrjsonFormatter):  # type: ignore[misc]
                 _schema.OTEL_EXCEPTION_STACKTRACE,
             )
         ]
-        self._core_names = frozenset(_schema.CORE_FIELDS)
+        # Output names worked out once: format() runs for every record.
+        self._core_out = tuple(self._name(field) for field in _schema.CORE_FIELDS)
+        self._inference_out = tuple(
+            (field, self._name(field)) for field in _schema.INFERENCE_FIELDS
+        )
 
     def _name(self, field: str) -> str:
         return self._names.get(field, field)
@@ -238,39 +300,44 @@ class JsonFormatter(OrjsonFormatter):  # type: ignore[misc]
 
         Override to add or change fields; call this first to keep the order.
         """
-        name = self._name
-        log_data[name(_schema.TIMESTAMP)] = format_timestamp(record.created)
-        log_data[name(_schema.LEVEL)] = record.levelname
-        log_data[name(_schema.LOGGER)] = record.name
-        others: dict[Any, Any] = dict(self.static_fields)
+        core = self._core_out
+        log_data[core[0]] = format_timestamp(record.created)
+        log_data[core[1]] = record.levelname
+        log_data[core[2]] = record.name
+        fields: dict[Any, Any] = {}
+        if self.static_fields or message_dict:
+            fields.update(self.static_fields)
+            fields.update(message_dict)
         if message_dict:
-            log_data[name(_schema.MESSAGE)] = ""
-            others.update(message_dict)
+            log_data[core[3]] = ""
         else:
             try:
-                log_data[name(_schema.MESSAGE)] = record.getMessage()
+                log_data[core[3]] = record.getMessage()
             except Exception as err:
-                log_data[name(_schema.MESSAGE)] = safe_str(record.msg)
-                others[_schema.MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
-                others[_schema.MESSAGE_ARGS_FIELD] = record.args
-        for key, value in _extras(record):
-            if key != _schema.EXCEPTION_FIELD:
-                others[key] = value
-        for field in _schema.INFERENCE_FIELDS:
-            if field in others:
-                log_data[name(field)] = others.pop(field)
-        for key, value in others.items():
-            out = self._names.get(key, key) if isinstance(key, str) else key
-            if out in log_data or (isinstance(key, str) and key in self._core_names):
+                log_data[core[3]] = safe_str(record.msg)
+                fields[_schema.MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
+                fields[_schema.MESSAGE_ARGS_FIELD] = record.args
+        extras = _extra_fields(record)
+        if fields:
+            fields.update(extras)
+        else:
+            fields = extras
+        for field, out in self._inference_out:
+            if field in fields:
+                log_data[out] = fields.pop(field)
+        names = self._names
+        for key, value in fields.items():
+            out = names.get(key, key) if names else key
+            if out in log_data:
                 # An extra called "level" or "timestamp" must not hide the real one.
                 out = f"{_schema.COLLISION_PREFIX}{out}"
             log_data[out] = value
-        stack = _stack_lines(record.stack_info)
-        if stack is not None:
-            if self.schema == "otel":
-                log_data[name(_schema.STACK_INFO_FIELD)] = "\n".join(stack)
+        if record.stack_info:
+            stack = _stack_lines(record.stack_info)
+            if self.schema == "otel" and stack is not None:
+                log_data[self._name(_schema.STACK_INFO_FIELD)] = "\n".join(stack)
             else:
-                log_data[name(_schema.STACK_INFO_FIELD)] = stack
+                log_data[self._name(_schema.STACK_INFO_FIELD)] = stack
         exception = record_exception(record)
         if exception is not None:
             self._add_exception(log_data, exception)
@@ -338,7 +405,7 @@ class JsonFormatter(OrjsonFormatter):  # type: ignore[misc]
             if budget < MARKER_RESERVE:
                 dropped.append(name)
                 continue
-            converted, size = to_json_safe(value, budget)
+            converted, size = _field_value(value, budget)
             kept[index] = (name, converted)
             left -= key_size + size
         result: dict[str, Any] = {}

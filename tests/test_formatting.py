@@ -525,7 +525,7 @@ def assert_one_json_object_line(line: str) -> dict[str, Any]:
     return parsed
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extra=strategies.extras, message=strategies.texts)
 def test_any_extras_give_exactly_one_json_object_line(extra: dict[str, Any], message: str) -> None:
     record = make_record(message)
