@@ -6,6 +6,7 @@ import json
 import logging
 import logging.config
 import logging.handlers
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -13,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from inferlog._record import STANDARD_RECORD_ATTRS
+from inferlog._spill import record_to_spill_dict
 from inferlog.queueing import (
     DROPPED_LOGGER_NAME,
+    ProcessQueueHandler,
     QueueHandler,
     shutdown_all,
     suppress_logging,
@@ -532,4 +538,65 @@ def test_request_ids_stamped_on_the_caller_thread_arrive_with_the_record(
         logger.info("in scope")
     assert qh.force_flush(5)
     assert "req-42" == sink.records[0].__dict__["request_id"]
+    qh.close()
+
+
+def test_a_process_sender_round_trip_keeps_structure_and_reprs_the_unpicklable(
+    logger: logging.Logger,
+) -> None:
+    qh, sink = _attach(logger)
+    worker_side = ProcessQueueHandler(qh.process_sender())
+    try:
+        raise RuntimeError("worker failed")
+    except RuntimeError:
+        record = logger.makeRecord(
+            "worker", logging.ERROR, __file__, 1, "shard %s", ([1, 2],), sys.exc_info()
+        )
+    record.__dict__.update(request_id="req-7", callback=lambda: None)
+    worker_side.handle(record)
+    deadline = time.monotonic() + 5
+    while not sink.records and time.monotonic() < deadline:
+        qh.force_flush(1)
+    (got,) = sink.records
+    assert ("shard [1, 2]", "req-7") == (got.getMessage(), got.__dict__["request_id"])
+    assert got.__dict__["callback"].startswith("<function")
+    assert "RuntimeError" == got.__dict__["exception"]["type"]
+    assert got.exc_info is None
+    qh.close()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    extras=st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
+            lambda k: k not in STANDARD_RECORD_ATTRS
+        ),
+        json_values,
+        max_size=5,
+    ),
+    args=st.lists(st.integers() | st.text(max_size=10) | st.lists(st.integers()), max_size=3),
+)
+def test_any_record_arrives_with_its_message_and_extras_and_spills_cleanly(
+    extras: dict[str, Any], args: list[Any]
+) -> None:
+    sink = ListHandler()
+    qh = QueueHandler(handlers=[sink])
+    msg = " ".join(["%r"] * len(args))
+    record = logging.LogRecord("prop", logging.INFO, __file__, 1, msg, tuple(args), None)
+    record.__dict__.update(extras)
+    expected = record.getMessage()
+    qh.handle(record)
+    assert qh.force_flush(5)
+    (got,) = sink.records
+    assert expected == got.getMessage()
+    assert extras == {k: got.__dict__[k] for k in extras}
+    line = json.loads(json.dumps(record_to_spill_dict(got), default=repr))
+    assert expected == line["message"]
     qh.close()
