@@ -70,11 +70,14 @@ class Case:
         logger: logging.Logger,
         settle: Callable[[], None],
         close: Callable[[], None],
+        call: Callable[[], object] | None = None,
     ) -> None:
         self.label = label
         self.logger = logger
         self.settle = settle
         self.close = close
+        #: What is timed, when it is not ``logger.info`` with the inference record.
+        self.call = call
         self.samples: list[int] = []
 
 
@@ -147,20 +150,53 @@ def build_cases(directory: Path, queue_size: int) -> list[Case]:
         _nothing,
         sync_sink.close,
     )
-    return [null, inferlog_case, stdlib_case, sync_case]
+    # The part of the inferlog case that inferlog controls: handle() on a record that
+    # already exists (it is copied each call, as in the full case).
+    alone_sink = _file_sink(directory, "alone")
+    alone = QueueHandler(handlers=[alone_sink], queue_size=queue_size)
+    alone_logger = _logger("alone", alone)
+    record = alone_logger.makeRecord(
+        alone_logger.name,
+        logging.INFO,
+        __file__,
+        0,
+        "inference %s done in %.1f ms",
+        ("llm-chat", 41.7),
+        None,
+        extra=EXTRA,
+    )
+
+    def alone_close() -> None:
+        alone.close()
+        alone_sink.close()
+
+    alone_case = Case(
+        "inferlog `QueueHandler.handle` alone (its own share of the call)",
+        alone_logger,
+        lambda: alone.flush(30),
+        alone_close,
+        call=lambda: alone.handle(record),
+    )
+    return [null, inferlog_case, stdlib_case, sync_case, alone_case]
 
 
 def run_burst(case: Case, burst: int) -> None:
     """Log ``burst`` records through ``case``, timing each call."""
-    info = case.logger.info
     clock = time.perf_counter_ns
     samples = case.samples
-    extra = EXTRA
-    for i in range(burst):
-        start = clock()
-        info("inference %s done in %.1f ms", "llm-chat", 41.7, extra=extra)
-        samples.append(clock() - start)
-        del i
+    call = case.call
+    if call is not None:
+        for _ in range(burst):
+            start = clock()
+            call()
+            samples.append(clock() - start)
+    else:
+        info = case.logger.info
+        extra = EXTRA
+        for _ in range(burst):
+            start = clock()
+            info("inference %s done in %.1f ms", "llm-chat", 41.7, extra=extra)
+            samples.append(clock() - start)
     case.settle()
 
 
