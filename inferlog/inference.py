@@ -29,6 +29,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 from inferlog._diagnostics import report_once
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import RequestScope, current_request_id, request_context
+from inferlog.sampling import mark_request_failed
 
 __all__ = [
     "CANCELLED_ERROR_CODE",
@@ -414,6 +415,8 @@ class InferenceCall:
             if self._stream_parts:
                 self._stream_ended()
             level, extra = self._build(exc)
+            if extra.get("status") == STATUS_ERROR:
+                mark_request_failed()
             logger = self._spec.logger
             if not logger.isEnabledFor(level):
                 return

@@ -32,7 +32,12 @@ from inferlog._diagnostics import report_once
 from inferlog._exceptions import ExcInfo
 from inferlog.context import request_context
 from inferlog.propagation import REQUEST_ID_HEADER, extract_headers, is_valid_request_id
-from inferlog.sampling import buffered_request, debug_requested, force_sampling
+from inferlog.sampling import (
+    buffered_request,
+    debug_requested,
+    force_sampling,
+    mark_request_failed,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -200,6 +205,10 @@ class _AccessLog:
             if access.user_agent is not None:
                 extra["user_agent"] = access.user_agent
             extra["response_size"] = access.response_size
+            if extra["status"] == "error":
+                # Release what error-triggered buffering held, even for a 5xx that
+                # no exception explains.
+                mark_request_failed()
             self.logger.log(
                 level,
                 "%s %s %s",

@@ -29,7 +29,7 @@ from inferlog.middleware import (
     WSGIMiddleware,
     report_exception,
 )
-from inferlog.sampling import DEBUG_HEADER, sampling_forced
+from inferlog.sampling import DEBUG_HEADER, ErrorBufferHandler, sampling_forced
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -501,3 +501,54 @@ def test_wsgi_under_wsgiref_on_localhost(captured: ListHandler) -> None:
         access.status_code,
         access.client_address,
     )
+
+
+# --------------------------------------------------------------------------- buffering
+
+
+@pytest.fixture
+def buffered_app_log() -> Iterator[ListHandler]:
+    """'buffered' logger behind an ErrorBufferHandler that samples everything away."""
+    released = ListHandler()
+    buffer = ErrorBufferHandler(target=released, sampling={"rate": 0.0})
+    logger = logging.getLogger("buffered")
+    logger.addHandler(buffer)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield released
+    logger.removeHandler(buffer)
+    buffer.close()
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_asgi_5xx_without_exception_releases_buffered_records(
+    buffered_app_log: ListHandler, status: int
+) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        logging.getLogger("buffered").info("detail")
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def noop(*args: Any) -> Any:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    asyncio.run(ASGIMiddleware(app)(scope, noop, noop))
+    expected = ["detail"] if status >= 500 else []
+    assert expected == [r.getMessage() for r in buffered_app_log.records]
+
+
+@pytest.mark.parametrize("status", ["200 OK", "503 Service Unavailable"])
+def test_wsgi_5xx_without_exception_releases_buffered_records(
+    buffered_app_log: ListHandler, status: str
+) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        logging.getLogger("buffered").info("detail")
+        start_response(status, [])
+        return [b""]
+
+    result = WSGIMiddleware(app)({"REQUEST_METHOD": "GET"}, lambda s, h, e=None: None)
+    list(result)
+    result.close()  # type: ignore[attr-defined]
+    expected = ["detail"] if status.startswith("5") else []
+    assert expected == [r.getMessage() for r in buffered_app_log.records]
