@@ -401,7 +401,7 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
         r"(?:\"((?:[^\"\\\r\n]|\\.){0,512})\""  # "double quoted", JSON escapes allowed
         r"|'([^'\r\n]{0,512})'"  # 'single quoted'
         r"|\\?[\"']?(?:(?i:bearer|basic|token|digest)[ \t]+)?"  # bare, maybe a scheme
-        r"([^\s\"'\\,;&)\]}<\[][^\s\"'\\,;&)\]}]*))"
+        r"([^\s\"'\\,;&)\]}<\[{(][^\s\"'\\,;&)\]}]*))"
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
     cookie = r"\b(?i:set-cookie|cookie)[ \t]*:[ \t]*([^\r\n\"]+)"
