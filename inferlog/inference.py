@@ -478,9 +478,9 @@ class Inference:
 
     Built by :func:`inference`. Entering starts a new :class:`InferenceCall` and
     returns it; leaving emits its record. As a decorator it starts a new call for
-    every invocation, so one decorated function may run concurrently; the
-    ``with`` form may be re-entered after it exits, but one instance should not be
-    entered by two threads or tasks at once.
+    every invocation, so one decorated function may run concurrently. One instance
+    may also be shared by ``with`` blocks in concurrent threads or tasks: each
+    leaves the call it entered.
     """
 
     def __init__(
@@ -549,7 +549,14 @@ class Inference:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        call, activation = self._active.pop()
+        # The call this thread or task entered is the current one in its context, so
+        # concurrent tasks sharing one instance each close their own call.
+        current = _current_call.get()
+        index = len(self._active) - 1
+        for i, (call, _) in enumerate(self._active):
+            if call is current:
+                index = i
+        call, activation = self._active.pop(index)
         try:
             call._finish(exc_type, exc, tb)
         finally:

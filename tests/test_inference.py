@@ -536,3 +536,23 @@ def test_a_with_instance_can_be_reused(captured: ListHandler) -> None:
     with block:
         pass
     assert 2 == len(captured.records)
+
+
+def test_one_instance_shared_by_concurrent_tasks(captured: ListHandler) -> None:
+    shared = inference("llm")
+
+    async def handle(name: str, delay: float) -> str | None:
+        async with request_context(name), shared as call:
+            call.set(handler=name)
+            await asyncio.sleep(delay)
+        return call.request_id
+
+    async def main() -> list[str | None]:
+        # "first" enters first and also leaves first, which a plain stack gets wrong.
+        return list(await asyncio.gather(handle("first", 0.0), handle("second", 0.03)))
+
+    assert ["first", "second"] == asyncio.run(main())
+    first, second = captured.records
+    assert ("first", "first") == (first.request_id, first.handler)
+    assert ("second", "second") == (second.request_id, second.handler)
+    assert second.latency_ms >= 30
