@@ -196,7 +196,7 @@ def _validate_size(option: str, value: object, minimum: int) -> int:
     return value
 
 
-class JsonFormatter(OrjsonFormatter):  # type: ignore[misc]
+class JsonFormatter(OrjsonFormatter):
     """Format each record as one JSON object on one line, in the inferlog schema.
 
     Keys come in the order of :data:`inferlog.schema.FIELD_ORDER`, then static and

@@ -631,3 +631,27 @@ def test_console_never_raises(extra: dict[str, Any]) -> None:
     record = make_record("m")
     record.__dict__.update(extra)
     assert isinstance(ConsoleFormatter(colour=False).format(record), str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(created=st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_timestamp_matches_datetime_rounding(created: float) -> None:
+    moment = datetime.datetime.fromtimestamp(created, tz=datetime.timezone.utc)
+    expected = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert expected == format_timestamp(created)
+
+
+def test_subclass_hooks_of_python_json_logger_still_apply() -> None:
+    class WithHost(JsonFormatter):
+        def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+            log_data["host"] = "h1"
+            return log_data
+
+    assert "h1" == json.loads(WithHost().format(make_record()))["host"]
+
+
+def test_console_shows_an_exception_prepared_by_a_queue_stage() -> None:
+    record = make_record("failed")
+    record.exception = {"type": "ValueError", "message": "x", "stack": ["ValueError: x"]}
+    lines = ConsoleFormatter(colour=False).format(record).split("\n")
+    assert ["ValueError: x"] == lines[1:]
