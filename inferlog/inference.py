@@ -40,6 +40,7 @@ __all__ = [
     "STATUS_OK",
     "Inference",
     "InferenceCall",
+    "capture_payload",
     "current_inference",
     "inference",
 ]
@@ -647,19 +648,16 @@ class Inference:
             @functools.wraps(fn)
             async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
                 call = self._start_call(signature, args, kwargs)
-                activation = _Activation(call)
-                activation.__enter__()
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    call._finish(type(exc), exc, exc.__traceback__)
-                    raise
-                finally:
-                    activation.__exit__()
-                self._end_result(call, result)
+                # Entered inside the coroutine, i.e. in the task that awaits it.
                 with _Activation(call):
+                    try:
+                        result = await fn(*args, **kwargs)
+                    except BaseException as exc:
+                        call._finish(type(exc), exc, exc.__traceback__)
+                        raise
+                    self._end_result(call, result)
                     call._finish(None, None, None)
-                return result
+                    return result
 
             return cast(Callable[_P, _R], async_wrapper)
 
