@@ -350,10 +350,11 @@ def test_a_removed_file_is_recreated(tmp_path: Path, clock: FakeClock) -> None:
 # -- rotation --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("lock", [True, False])
 def test_size_rotation_keeps_files_under_max_bytes_and_loses_nothing(
-    tmp_path: Path, clock: FakeClock
+    tmp_path: Path, clock: FakeClock, lock: bool
 ) -> None:
-    handler = make(tmp_path / "app.jsonl", clock, max_bytes=1000, compress=False)
+    handler = make(tmp_path / "app.jsonl", clock, max_bytes=1000, compress=False, lock=lock)
     for seq in range(100):
         handler.handle(record(seq))
         clock.advance(0.001)

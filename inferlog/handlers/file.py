@@ -629,7 +629,9 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
             self._follow_path()
             now = self.clock()
             fd = self._require_fd()
-            size = os.fstat(fd).st_size
+            known = self._known_end
+            # A single writer (no lock) knows the size from its own last write.
+            size = known if lock_fd is None and known is not None else os.fstat(fd).st_size
             if self.rollover_due(size, len(data), now):
                 boundary = self._rollover_at
                 stamp_time = boundary if boundary is not None and now >= boundary else now
