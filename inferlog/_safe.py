@@ -22,11 +22,12 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import PurePath
-from typing import Any, Union, cast
+from typing import Any, Final, Union, cast
 
 import orjson
 
@@ -35,9 +36,20 @@ from inferlog._exceptions import describe_exception
 #: A value built only from types every JSON encoder accepts.
 JsonValue = Union[None, bool, int, float, str, list[Any], dict[str, Any]]  # noqa: UP007
 
-#: Options of the fast path. ``OPT_SERIALIZE_NUMPY`` lets orjson write contiguous
-#: numpy arrays and numpy scalars in C; it only inspects types, it imports nothing.
-FAST_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+#: Lets orjson write contiguous numpy arrays and numpy scalars in C.
+NUMPY_OPTION: Final = orjson.OPT_SERIALIZE_NUMPY
+
+
+def fast_options() -> int:
+    """orjson options of the fast path: numpy support only once numpy is loaded.
+
+    With ``OPT_SERIALIZE_NUMPY`` set, orjson imports numpy (when installed) the first
+    time it meets a type it does not know, a cost of 100 ms or more that a process
+    which never used numpy must not pay. Without numpy in ``sys.modules`` no numpy
+    value can reach a record, so the option would be useless anyway.
+    """
+    return NUMPY_OPTION if "numpy" in sys.modules else 0
+
 
 #: Deepest nesting the careful walk keeps; deeper containers become a placeholder.
 #: orjson itself stops at 254 levels, which is what sends such data here.
@@ -510,7 +522,7 @@ class _Walk:
             try:
                 # orjson's own numpy support, as on the fast path (a float32 is written
                 # as its shortest float32 repr, not as the float64 tolist() gives).
-                plain = orjson.loads(orjson.dumps(value, option=FAST_OPTIONS))
+                plain = orjson.loads(orjson.dumps(value, option=fast_options()))
             except TypeError:
                 plain = value.tolist()
             return self.convert(plain, budget, depth)

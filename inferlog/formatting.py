@@ -28,9 +28,9 @@ from inferlog._diagnostics import report_once
 from inferlog._exceptions import describe_exception
 from inferlog._record import STANDARD_RECORD_ATTRS, iter_extras
 from inferlog._safe import (
-    FAST_OPTIONS,
     MARKER_RESERVE,
     clean_text,
+    fast_options,
     fit_str,
     json_size,
     orjson_default,
@@ -157,7 +157,9 @@ def _field_value(value: Any, budget: int) -> tuple[Any, int]:
     as a :class:`orjson.Fragment`; only the others are walked.
     """
     try:
-        encoded = orjson.dumps(value, default=orjson_default, option=_FIELD_OPTIONS)
+        encoded = orjson.dumps(
+            value, default=orjson_default, option=fast_options() | orjson.OPT_NON_STR_KEYS
+        )
     except TypeError:
         pass
     else:
@@ -170,7 +172,6 @@ def _field_value(value: Any, budget: int) -> tuple[Any, int]:
 
 #: orjson.Fragment (orjson 3.9.x and later) embeds bytes already encoded.
 _Fragment: Any = getattr(orjson, "Fragment", None)
-_FIELD_OPTIONS: Final = FAST_OPTIONS | orjson.OPT_NON_STR_KEYS
 
 
 def _validate_names(option: str, value: object) -> dict[str, str]:
@@ -357,8 +358,9 @@ class JsonFormatter(OrjsonFormatter):
         """Serialise ``log_data`` within the caps: one orjson call when it can."""
         cap = self.max_record_bytes - len(self.prefix.encode("utf-8", "replace"))
         encoded: bytes | None
+        options = fast_options()
         try:
-            encoded = orjson.dumps(log_data, default=orjson_default, option=FAST_OPTIONS)
+            encoded = orjson.dumps(log_data, default=orjson_default, option=options)
         except TypeError:
             try:
                 # Dicts with int keys are common (class -> probability); orjson writes
@@ -366,7 +368,7 @@ class JsonFormatter(OrjsonFormatter):
                 encoded = orjson.dumps(
                     log_data,
                     default=orjson_default,
-                    option=FAST_OPTIONS | orjson.OPT_NON_STR_KEYS,
+                    option=options | orjson.OPT_NON_STR_KEYS,
                 )
             except TypeError:
                 encoded = None
@@ -378,7 +380,7 @@ class JsonFormatter(OrjsonFormatter):
         return self._careful(log_data, cap).decode("utf-8")
 
     def _fields_fit(self, log_data: dict[str, Any]) -> bool:
-        option = FAST_OPTIONS | orjson.OPT_NON_STR_KEYS
+        option = fast_options() | orjson.OPT_NON_STR_KEYS
         for value in log_data.values():
             if (
                 len(orjson.dumps(value, default=orjson_default, option=option))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -15,11 +17,11 @@ from hypothesis import strategies as st
 
 from inferlog._safe import (
     FAST_ITEMS_LIMIT,
-    FAST_OPTIONS,
     MARKER_RESERVE,
     MAX_DEPTH,
     MAX_KEY_BYTES,
     coerce,
+    fast_options,
     fit_bytes,
     fit_str,
     json_size,
@@ -74,7 +76,7 @@ def test_plain_json_data_that_fits_is_unchanged(value: Any) -> None:
 def test_fast_and_careful_paths_agree_when_orjson_accepts_the_value(value: Any) -> None:
     try:
         fast = orjson.dumps(
-            value, default=orjson_default, option=FAST_OPTIONS | orjson.OPT_NON_STR_KEYS
+            value, default=orjson_default, option=fast_options() | orjson.OPT_NON_STR_KEYS
         )
     except TypeError:
         return  # only the careful path can write it
@@ -201,3 +203,19 @@ def test_coerce_never_raises_on_a_hostile_object() -> None:
     assert coerce(Hostile()).startswith("<unrepresentable")
     converted, _size = to_json_safe(Hostile(), 100)
     assert isinstance(converted, str)
+
+
+def test_formatting_never_imports_numpy() -> None:
+    code = (
+        "import logging, sys\n"
+        "from inferlog.formatting import JsonFormatter\n"
+        "record = logging.LogRecord('t', 20, 'f', 1, 'm', None, None)\n"
+        "record.odd = {1, 2}\n"
+        "record.more = type('Odd', (), {})()\n"
+        "JsonFormatter().format(record)\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "False" == result.stdout.strip()
