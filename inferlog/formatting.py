@@ -46,6 +46,9 @@ __all__ = [
     "MIN_RECORD_BYTES",
     "ConsoleFormatter",
     "JsonFormatter",
+    "colour_wanted",
+    "format_timestamp",
+    "record_exception",
 ]
 
 #: Largest record by default, in bytes of UTF-8 without the newline: a CloudWatch Logs

@@ -655,3 +655,42 @@ def test_console_shows_an_exception_prepared_by_a_queue_stage() -> None:
     record.exception = {"type": "ValueError", "message": "x", "stack": ["ValueError: x"]}
     lines = ConsoleFormatter(colour=False).format(record).split("\n")
     assert ["ValueError: x"] == lines[1:]
+
+
+def test_a_real_pydantic_model_is_written_as_its_dump() -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Prediction(pydantic.BaseModel):  # type: ignore[misc, name-defined]
+        label: str
+        score: decimal.Decimal
+        at: datetime.date
+
+    value = Prediction(label="fraud", score=decimal.Decimal("0.93"), at=datetime.date(2024, 1, 2))
+    assert {"label": "fraud", "score": "0.93", "at": "2024-01-02"} == format_one(value)["value"]
+
+
+def test_every_odd_value_at_once_through_a_logger(capture: Capture) -> None:
+    items: list[Any] = []
+    items.append(items)
+    odd = {
+        "when": _MOMENT,
+        "price": decimal.Decimal("2.50"),
+        "id": uuid.UUID(int=5),
+        "mood": Mood.HAPPY,
+        "raw": b"\xc3\x28",
+        "tags": {"b", "a"},
+        "row": Row(1, 2),
+        "model": Dumps(),
+        "vector": np.linspace(0, 1, 3, dtype=np.float32),
+        "bad": Raises(),
+        "loop": items,
+        "keys": {1: "one"},
+        "text": "x\udcff",
+        "path": pathlib.PurePosixPath("/m"),
+        "error": KeyError("k"),
+    }
+    capture.logger.info("odd", extra=odd)
+    record = capture.one()
+    assert list(odd) == list(record)[4:]
+    assert "\\xc3(" == record["raw"]
+    assert [0.0, 0.5, 1.0] == record["vector"]
