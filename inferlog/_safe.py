@@ -263,12 +263,11 @@ def orjson_default(obj: Any) -> Any:
         obj, str | bytes | bytearray
     ):
         try:
-            if len(obj) > FAST_ITEMS_LIMIT:
-                raise _TooLargeForFastPath(type_name(obj))
-        except _TooLargeForFastPath:
-            raise
-        except Exception:
-            pass
+            size = len(obj)
+        except Exception:  # len(range(10**20)) overflows: certainly too large
+            size = None
+        if size is None or size > FAST_ITEMS_LIMIT:
+            raise _TooLargeForFastPath(type_name(obj))
     return coerce(obj)
 
 
@@ -464,6 +463,9 @@ class _Walk:
             return self._container(value, budget, depth, self._set)
         if _is_array_like(value):
             return self._container(value, budget, depth, self._array)
+        if isinstance(value, Sequence):
+            # A range or deque is walked lazily: list(range(10**12)) would never end.
+            return self._container(value, budget, depth, self._sequence)
         converted = coerce(value)
         if isinstance(converted, dict | list):
             # A dataclass, model or exception: its fields may hold more odd values.
@@ -508,6 +510,13 @@ class _Walk:
         if fast is not None:
             return fast
         return self._items(iter(value), len(value), budget, depth, "items")
+
+    def _sequence(self, value: Sequence[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
+        try:
+            total: int | None = len(value)
+        except Exception:  # len(range(10**20)) overflows
+            total = None
+        return self._items(iter(value), total, budget, depth, "items")
 
     def _set(self, value: AbstractSet[Any], budget: int, depth: int) -> tuple[JsonValue, int]:
         count = len(value)

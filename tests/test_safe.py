@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import decimal
 import json
@@ -219,3 +220,12 @@ def test_formatting_never_imports_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert "False" == result.stdout.strip()
+
+
+@pytest.mark.parametrize("value", [range(10**12), range(10**20), collections.deque(range(10**6))])
+def test_huge_lazy_sequences_are_never_expanded(value: Any) -> None:
+    converted, size = to_json_safe(value, 1000)
+    assert isinstance(converted, list)
+    assert converted[:3] == [0, 1, 2]
+    assert converted[-1].startswith("...[truncated")
+    assert size <= 1000
