@@ -888,3 +888,37 @@ def test_log_files_lists_rotations_oldest_first_then_the_active_file(
     assert files[-1] == str(path)
     assert [os.path.basename(f) for f in files[:-1]] == rotated(tmp_path)
     assert [r["seq"] for r in read_records(files)] == list(range(6))
+
+
+def test_a_file_moved_by_hand_is_noticed_within_a_second(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "app.jsonl"
+    moved = tmp_path / "moved-away.jsonl"
+    handler = make(path, clock)
+    try:
+        handler.handle(record(0))
+        os.rename(path, moved)
+        clock.advance(0.5)
+        handler.handle(record(1))  # still the open file, now under its new name
+        clock.advance(1)
+        handler.handle(record(2))  # the path is checked again: a new file
+    finally:
+        handler.close()
+    assert [json.loads(line)["seq"] for line in lines_of(moved)] == [0, 1]
+    assert [json.loads(line)["seq"] for line in lines_of(path)] == [2]
+
+
+def test_another_writers_rotation_is_seen_without_waiting(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "app.jsonl"
+    first = make(path, clock, compress=False)
+    second = make(path, clock, compress=False)
+    try:
+        first.handle(record(0))
+        second.handle(record(1))
+        first.doRollover()  # the clock does not move: only the shared count tells
+        second.handle(record(2))
+    finally:
+        first.close()
+        second.close()
+    (old,) = rotated(tmp_path)
+    assert [json.loads(line)["seq"] for line in lines_of(tmp_path / old)] == [0, 1]
+    assert [json.loads(line)["seq"] for line in lines_of(path)] == [2]

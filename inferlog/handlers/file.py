@@ -23,6 +23,7 @@ import gzip
 import importlib
 import logging
 import logging.handlers
+import mmap
 import os
 import re
 import shutil
@@ -96,6 +97,12 @@ _MAX_TIE_BREAK: Final[int] = 999
 # Compression temp files older than this are leftovers of a process that died.
 _STALE_TMP_SECONDS: Final[float] = 3600.0
 _COPY_CHUNK: Final[int] = 1024 * 1024
+# The lock file's first 8 bytes count rotations; writers map them to notice another
+# process's rotation without a stat() per write.
+_GENERATION_BYTES: Final[int] = 8
+# Even with no rotation counted, the path is checked this often (seconds), so a file
+# removed or renamed by something other than inferlog is noticed.
+_PATH_CHECK_INTERVAL_SECONDS: Final[float] = 1.0
 
 _WRITE_ERRNOS_HINT: Final[dict[int, str]] = {
     errno.ENOSPC: "the disk is full",
@@ -357,6 +364,9 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
     def _init_state(self) -> None:
         self._fd: int | None = None
         self._lock_fd: int | None = None
+        self._shared: mmap.mmap | None = None
+        self._generation = -1
+        self._last_path_check = float("-inf")
         self._identity: tuple[int, int] | None = None
         self._rollover_at: float | None = None
         self._pending: collections.deque[bytes] = collections.deque()
@@ -387,6 +397,8 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                     os.close(fd)
                 except OSError:
                     pass
+        if self._shared is not None:
+            self._shared.close()
         self._init_state()
 
     # -- stdlib hooks --------------------------------------------------------------
@@ -626,12 +638,20 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         if lock_fd is not None:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
-            self._follow_path()
             now = self.clock()
+            self._follow_path(now)
             fd = self._require_fd()
             known = self._known_end
-            # A single writer (no lock) knows the size from its own last write.
-            size = known if lock_fd is None and known is not None else os.fstat(fd).st_size
+            if lock_fd is None and known is not None:
+                # A single writer (no lock) knows the size from its own last write.
+                size = known
+            else:
+                st = os.fstat(fd)
+                if st.st_nlink == 0:  # removed by hand since the last path check
+                    self._check_path()
+                    fd = self._require_fd()
+                    st = os.fstat(fd)
+                size = st.st_size
             if self.rollover_due(size, len(data), now):
                 boundary = self._rollover_at
                 stamp_time = boundary if boundary is not None and now >= boundary else now
@@ -717,7 +737,18 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         dir_mode = self.file_mode | ((self.file_mode & 0o444) >> 2) | 0o700
         os.makedirs(self._directory, mode=dir_mode, exist_ok=True)
         if self.use_lock and self._lock_fd is None:
-            self._lock_fd = self._create(self._lock_path, self._default_open, os.O_WRONLY)
+            # Read-write and not O_APPEND: its first bytes are mapped shared.
+            lock_fd = self._create(self._lock_path, self._default_open, os.O_RDWR, append=False)
+            try:
+                if os.fstat(lock_fd).st_size < _GENERATION_BYTES:
+                    # Extending to the same size twice is harmless, so racing
+                    # processes may both do it.
+                    os.ftruncate(lock_fd, _GENERATION_BYTES)
+                self._shared = mmap.mmap(lock_fd, _GENERATION_BYTES)
+            except BaseException:
+                os.close(lock_fd)
+                raise
+            self._lock_fd = lock_fd
         # Read access too: the last byte is read back to detect a torn line.
         self._fd = self._create(self.baseFilename, self.opener or self._default_open, os.O_RDWR)
         st = os.fstat(self._fd)
@@ -734,9 +765,11 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
     def _default_open(self, path: str, flags: int) -> int:
         return os.open(path, flags, self.file_mode)
 
-    def _create(self, path: str, opener: Opener, access: int) -> int:
-        """Open ``path`` for appending; set the mode exactly when this call created it."""
-        flags = access | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    def _create(self, path: str, opener: Opener, access: int, *, append: bool = True) -> int:
+        """Open ``path`` (for appending); set the mode exactly when this call created it."""
+        flags = access | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        if append:
+            flags |= os.O_APPEND
         try:
             fd = opener(path, flags | os.O_EXCL)
         except FileExistsError:
@@ -763,7 +796,11 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                     os.close(fd)
                 except OSError:
                     pass
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
         self._identity = None
+        self._generation = -1
 
     def _current_size(self) -> int:
         try:
@@ -774,11 +811,43 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
     def _process_lock(self) -> _FileLock:
         return _FileLock(self._lock_fd if self.use_lock else None)
 
-    def _follow_path(self) -> None:
-        """Reopen if another process rotated or someone removed the file (lock held)."""
+    def _shared_generation(self) -> int:
+        shared = self._shared
+        return -1 if shared is None else int.from_bytes(shared[:_GENERATION_BYTES], "little")
+
+    def _bump_generation(self) -> None:
+        """Count a rotation in the lock file (lock held), so other writers reopen."""
+        shared = self._shared
+        if shared is not None:
+            value = (self._shared_generation() + 1) % (1 << 63)
+            shared[:_GENERATION_BYTES] = value.to_bytes(_GENERATION_BYTES, "little")
+            self._generation = value
+
+    def _follow_path(self, now: float | None = None) -> None:
+        """Reopen if another process rotated or someone removed the file (lock held).
+
+        A rotation by another inferlog writer shows in the shared generation count;
+        anything else (a file removed or moved by hand) is caught by a ``stat`` of
+        the path at most ``_PATH_CHECK_INTERVAL_SECONDS`` apart, or at once when the
+        open file has no name left.
+        """
         if not self.use_lock or self._fd is None:
             self._require_fd()
             return
+        generation = self._shared_generation()
+        if now is None:
+            now = self.clock()
+        if (
+            generation == self._generation
+            and 0 <= now - self._last_path_check < _PATH_CHECK_INTERVAL_SECONDS
+        ):
+            return
+        self._generation = generation
+        self._last_path_check = now
+        self._check_path()
+
+    def _check_path(self) -> None:
+        assert self._fd is not None
         try:
             st = os.stat(self.baseFilename)
             current: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -816,6 +885,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         self.rotate(self.baseFilename, dest)
         self.counters.add("rotations")
         self._open_if_needed()
+        self._bump_generation()
         if self.fsync != "never":
             # Make both names (the rotated file and the new active one) durable.
             _fsync_directory(self._directory)
