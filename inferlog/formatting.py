@@ -522,6 +522,8 @@ class ConsoleFormatter(logging.Formatter):
         super().__init__()
         if colour is not None and not isinstance(colour, bool):
             raise ValueError(f"colour must be True, False or None, got {colour!r}")
+        if not isinstance(show_extras, bool):
+            raise ValueError(f"show_extras must be True or False, got {show_extras!r}")
         if isinstance(logger_width, bool) or not isinstance(logger_width, int) or logger_width < 0:
             raise ValueError(f"logger_width must be a non-negative int, got {logger_width!r}")
         if (

@@ -301,14 +301,14 @@ def test_dictconfig_builds_the_formatter_and_its_output_parses() -> None:
             "disable_existing_loggers": False,
             "formatters": {
                 "json": {
-                    "()": "inferlog.formatting.JsonFormatter",
+                    "()": "inferlog.JsonFormatter",
                     "schema": "otel",
                     "static_fields": {"service": "scoring"},
                     "rename_fields": {"message": "body"},
                     "max_field_bytes": 4096,
                     "max_record_bytes": 16384,
                 },
-                "console": {"()": "inferlog.formatting.ConsoleFormatter", "colour": False},
+                "console": {"()": "inferlog.ConsoleFormatter", "colour": False},
             },
             "handlers": {
                 "out": {
@@ -618,7 +618,8 @@ def test_console_bounds_huge_values() -> None:
 
 
 @pytest.mark.parametrize(
-    "options", [{"colour": "yes"}, {"logger_width": -1}, {"max_value_chars": 3}]
+    "options",
+    [{"colour": "yes"}, {"logger_width": -1}, {"max_value_chars": 3}, {"show_extras": "no"}],
 )
 def test_console_bad_options_raise_value_error(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
