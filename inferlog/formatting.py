@@ -152,24 +152,33 @@ def _extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
             yield key, value
 
 
-def _field_value(value: Any, budget: int) -> tuple[Any, int]:
+#: Marks "not tried yet"; orjson never encodes a value as zero bytes.
+_NOT_ENCODED: Final = b""
+
+
+def _encode_field(value: Any) -> bytes | None:
+    """One orjson attempt at a single field; None when orjson refuses it."""
+    try:
+        return orjson.dumps(
+            value, default=orjson_default, option=fast_options() | orjson.OPT_NON_STR_KEYS
+        )
+    except TypeError:
+        return None
+
+
+def _field_value(value: Any, budget: int, encoded: bytes | None = _NOT_ENCODED) -> tuple[Any, int]:
     """Return ``value`` ready for orjson within ``budget`` bytes, and its size.
 
     Most fields of a record that needed the careful path are fine on their own (one
     lone surrogate, one huge payload): those are encoded once, by orjson, and kept
-    as a :class:`orjson.Fragment`; only the others are walked.
+    as a :class:`orjson.Fragment`; only the others are walked. ``encoded`` is the
+    field's encoding when the caller already tried (None: orjson refused it).
     """
-    try:
-        encoded = orjson.dumps(
-            value, default=orjson_default, option=fast_options() | orjson.OPT_NON_STR_KEYS
-        )
-    except TypeError:
-        pass
-    else:
-        if len(encoded) <= budget:
-            return (orjson.loads(encoded) if _Fragment is None else _Fragment(encoded)), len(
-                encoded
-            )
+    if encoded is _NOT_ENCODED:
+        encoded = _encode_field(value)
+    if encoded is not None and len(encoded) <= budget:
+        size = len(encoded)
+        return (orjson.loads(encoded) if _Fragment is None else _Fragment(encoded)), size
     return to_json_safe(value, budget)
 
 
@@ -375,25 +384,27 @@ class JsonFormatter(OrjsonFormatter):
                 )
             except TypeError:
                 encoded = None
+        encodings: list[bytes | None] | None = None
         if encoded is not None:
             size = len(encoded)
             # A record no bigger than the field cap cannot hold a field above it.
-            if size <= self.max_field_bytes or (size <= cap and self._fields_fit(log_data)):
+            if size <= self.max_field_bytes:
                 return encoded.decode("utf-8")
-        return self._careful(log_data, cap).decode("utf-8")
+            if size <= cap:
+                encodings = [_encode_field(value) for value in log_data.values()]
+                if all(
+                    part is not None and len(part) <= self.max_field_bytes for part in encodings
+                ):
+                    return encoded.decode("utf-8")
+        return self._careful(log_data, cap, encodings).decode("utf-8")
 
-    def _fields_fit(self, log_data: dict[str, Any]) -> bool:
-        option = fast_options() | orjson.OPT_NON_STR_KEYS
-        for value in log_data.values():
-            if (
-                len(orjson.dumps(value, default=orjson_default, option=option))
-                > self.max_field_bytes
-            ):
-                return False
-        return True
+    def _careful(
+        self, log_data: dict[str, Any], cap: int, encodings: list[bytes | None] | None = None
+    ) -> bytes:
+        """Convert field by field within the budgets, most important fields first.
 
-    def _careful(self, log_data: dict[str, Any], cap: int) -> bytes:
-        """Convert field by field within the budgets, most important fields first."""
+        ``encodings`` are the fields' orjson encodings when they were already tried.
+        """
         items = list(log_data.items())
         position = {key: index for index, (key, _value) in enumerate(items)}
         order = [position[key] for key in self._priority if key in position]
@@ -410,7 +421,9 @@ class JsonFormatter(OrjsonFormatter):
             if budget < MARKER_RESERVE:
                 dropped.append(name)
                 continue
-            converted, size = _field_value(value, budget)
+            converted, size = _field_value(
+                value, budget, _NOT_ENCODED if encodings is None else encodings[index]
+            )
             kept[index] = (name, converted)
             left -= key_size + size
         result: dict[str, Any] = {}
