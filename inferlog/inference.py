@@ -17,11 +17,15 @@ Exceptions are recorded with their stack and re-raised unchanged.
 from __future__ import annotations
 
 import contextvars
+import datetime
+import decimal
 import functools
 import inspect
 import json
 import logging
+import pathlib
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, Final, ParamSpec, TypeVar, cast
@@ -126,6 +130,9 @@ def _vector_length(value: object) -> int | None:
 def _json_default(value: object) -> object:
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple):
+        item = getattr(value, "item", None)
+        if not shape and callable(item):
+            return item()  # a numpy scalar: its value
         # An array is described, never dumped: its values are rarely worth a log line.
         return {
             "type": type(value).__name__,
@@ -134,9 +141,20 @@ def _json_default(value: object) -> object:
         }
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{memoryview(value).nbytes} bytes>"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID, pathlib.PurePath)):
+        return str(value)
     return repr(value)
+
+
+def _repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:  # a __repr__ that raises
+        return f"<unrepresentable {type(value).__name__}>"
 
 
 def capture_payload(value: object, max_chars: int) -> object:
@@ -144,17 +162,18 @@ def capture_payload(value: object, max_chars: int) -> object:
 
     A string longer than the cap is cut with a marker; anything else whose JSON text
     is longer than the cap becomes that text, cut. Arrays are described by type,
-    shape and dtype. The copy means later changes to ``value`` do not change the record.
+    shape and dtype; what JSON cannot hold becomes its ``repr``. The copy means later
+    changes to ``value`` do not change the record. Never raises.
     """
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return _cut(value, max_chars)
+        # str.__str__ gives a plain str even for a subclass with its own __str__.
+        return _cut(str.__str__(value), max_chars)
     try:
         text = json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
-        return _cut(text, max_chars)
+    except Exception:  # circular, non-str keys, too deep, or a default that raised
+        return _cut(_repr(value), max_chars)
     if len(text) > max_chars:
         return _cut(text, max_chars)
     return json.loads(text)
@@ -209,12 +228,12 @@ class InferenceCall:
         ``payload`` itself; an array-like payload gives ``input_vector_length``.
         """
         self._fields["request_payload"] = self._capture(payload)
-        self._observe_request(payload)
+        self._guarded(self._observe_request, payload)
 
     def response(self, payload: object) -> None:
         """Record the response payload (capped copy); derives output tokens and vector length."""
         self._fields["response_payload"] = self._capture(payload)
-        self._observe_response(payload)
+        self._guarded(self._observe_response, payload)
 
     def tokens(self, input: int | None = None, output: int | None = None) -> None:
         """Record input and/or output token counts (None leaves a count unchanged)."""
@@ -290,6 +309,17 @@ class InferenceCall:
             )
             return f"<uncapturable {type(payload).__name__}>"
 
+    def _guarded(self, observe: Callable[[object], None], payload: object) -> None:
+        try:
+            observe(payload)
+        except Exception as exc:  # e.g. a payload whose attribute access raises
+            report_once(
+                "inference-observe-error",
+                logging.WARNING,
+                "inference could not inspect a payload (%s); further errors are silent",
+                type(exc).__name__,
+            )
+
     def _user_callable(self, what: str, fn: Callable[[Any], Any], value: object) -> Any:
         try:
             return fn(value)
@@ -312,10 +342,10 @@ class InferenceCall:
         if spec.intent_classifier is not None and "intent" not in self._fields:
             intent = self._user_callable("intent_classifier", spec.intent_classifier, payload)
             if intent is not None:
-                self._fields["intent"] = str(intent)
+                self._fields["intent"] = _cut(str(intent), spec.max_payload_chars)
         if spec.token_counter is not None and "input_token_count" not in self._fields:
             count = self._user_callable("token_counter", spec.token_counter, payload)
-            if isinstance(count, int):
+            if isinstance(count, int) and not isinstance(count, bool):
                 self._fields["input_token_count"] = count
         if "input_vector_length" not in self._fields:
             length = _vector_length(payload)
@@ -326,7 +356,7 @@ class InferenceCall:
         spec = self._spec
         if spec.token_counter is not None and "output_token_count" not in self._fields:
             count = self._user_callable("token_counter", spec.token_counter, payload)
-            if isinstance(count, int):
+            if isinstance(count, int) and not isinstance(count, bool):
                 self._fields["output_token_count"] = count
         if "output_vector_length" not in self._fields:
             length = _vector_length(payload)
@@ -351,7 +381,7 @@ class InferenceCall:
             self._fields["response_payload"] = self._capture(joined)
         if self._spec.token_counter is not None and "output_token_count" not in self._fields:
             count = self._user_callable("token_counter", self._spec.token_counter, joined)
-            if isinstance(count, int):
+            if isinstance(count, int) and not isinstance(count, bool):
                 self._fields["output_token_count"] = count
 
     def _build(self, exc: BaseException | None) -> tuple[int, dict[str, Any]]:
@@ -618,14 +648,14 @@ class Inference:
             if log_it:
                 call.request(value)
             else:
-                call._observe_request(value)
+                call._guarded(call._observe_request, value)
         return call
 
     def _end_result(self, call: InferenceCall, result: object) -> None:
         if self.capture_result:
             call.response(result)
         else:
-            call._observe_response(result)
+            call._guarded(call._observe_response, result)
 
     def __call__(self, fn: Callable[_P, _R]) -> Callable[_P, _R]:
         """Decorate ``fn`` so every invocation is one inference call with its own record.

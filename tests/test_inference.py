@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -10,8 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inferlog.context import ContextFilter, current_request_id, request_context
+from inferlog.formatting import JsonFormatter
 from inferlog.inference import (
     CANCELLED_ERROR_CODE,
     DEFAULT_LOGGER_NAME,
@@ -20,6 +24,7 @@ from inferlog.inference import (
     current_inference,
     inference,
 )
+from tests.strategies import any_values, big_values, extras
 
 
 class ListHandler(logging.Handler):
@@ -556,3 +561,43 @@ def test_one_instance_shared_by_concurrent_tasks(captured: ListHandler) -> None:
     assert ("first", "first") == (first.request_id, first.handler)
     assert ("second", "second") == (second.request_id, second.handler)
     assert second.latency_ms >= 30
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=st.one_of(any_values, big_values), cap=st.integers(1, 5000))
+def test_capture_payload_is_bounded_json_for_any_value(value: Any, cap: int) -> None:
+    captured = capture_payload(value, cap)
+    text = json.dumps(captured, allow_nan=True)  # JSON-able as it stands
+    if isinstance(captured, str):
+        # The cap plus the marker, whose count has at most 7 digits here.
+        assert len(captured) <= cap + len("...[truncated 1234567 chars]")
+    elif isinstance(captured, (list, dict)):
+        # Structure is kept only when its JSON text fitted.
+        assert len(json.dumps(captured, ensure_ascii=False, allow_nan=True)) <= cap
+    del text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request=any_values, response=any_values, fields=extras)
+def test_any_payload_gives_exactly_one_formattable_record(
+    request: Any, response: Any, fields: dict[str, Any]
+) -> None:
+    handler = ListHandler()
+    logger = logging.getLogger("prop.inference")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        with inference("m", logger=logger, token_counter=len, intent_classifier=str) as call:
+            call.request(request)
+            call.response(response)
+            call.set(**fields)
+    finally:
+        logger.removeHandler(handler)
+    (record,) = handler.records
+    line = json.loads(JsonFormatter().format(record))
+    assert "inference" == line["message"]
+    assert line["status"] in ("ok", "error")

@@ -19,6 +19,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inferlog.context import ContextFilter, current_request_id, new_request_id
 from inferlog.formatting import JsonFormatter
@@ -29,6 +31,7 @@ from inferlog.middleware import (
     WSGIMiddleware,
     report_exception,
 )
+from inferlog.propagation import is_valid_request_id
 from inferlog.sampling import DEBUG_HEADER, ErrorBufferHandler, sampling_forced
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -552,3 +555,39 @@ def test_wsgi_5xx_without_exception_releases_buffered_records(
     result.close()  # type: ignore[attr-defined]
     expected = ["detail"] if status.startswith("5") else []
     assert expected == [r.getMessage() for r in buffered_app_log.records]
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=200), st.from_regex(r"[A-Za-z0-9._:+/=\-]{1,140}", fullmatch=True)
+    )
+)
+def test_any_incoming_id_is_echoed_only_when_valid(raw: bytes | str) -> None:
+    value = raw.encode("latin-1") if isinstance(raw, str) else raw
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def collect(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"x-request-id", value)]}
+    asyncio.run(
+        ASGIMiddleware(app, logger=logging.getLogger("prop.access"))(scope, receive, collect)
+    )
+    (echoed,) = [v for k, v in sent[0]["headers"] if k == b"x-request-id"]
+    text = value.decode("latin-1").strip(" \t")
+    assert is_valid_request_id(echoed.decode("latin-1"))
+    if is_valid_request_id(text):
+        assert text.encode("latin-1") == echoed
+    else:
+        assert 36 == len(echoed)
