@@ -161,13 +161,25 @@ def suppress_logging(*, network: bool = True) -> Iterator[None]:
         _shipping.reset(token)
 
 
+_diverting: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "inferlog_diverting", default=False
+)
+
+
 def _divert(record: logging.LogRecord) -> None:
     """Count a suppressed record and show it on the diagnostics channel if it matters."""
     global _suppressed_count
     _suppressed_count += 1
-    if record.levelno >= logging.WARNING:
-        with contextlib.suppress(Exception):
+    # The guard matters if someone routes inferlog.internal into a queue handler: the
+    # record would come straight back here.
+    if record.levelno >= logging.WARNING and not _diverting.get():
+        token = _diverting.set(True)
+        try:
             internal_logger.handle(record)
+        except Exception:
+            pass
+        finally:
+            _diverting.reset(token)
 
 
 # ------------------------------------------------------------------ public types
@@ -507,6 +519,10 @@ class QueueHandler(logging.handlers.QueueHandler):
         if _shipping.get() or (_network_shipping and record.name.startswith(FEEDBACK_LOGGERS)):
             _divert(record)
             return False
+        return self._handle_unguarded(record)
+
+    def _handle_unguarded(self, record: logging.LogRecord) -> bool:
+        """``handle`` without the feedback guard: how another queue's listener feeds this one."""
         rv = True
         if self.filters:
             rv = self.filter(record)
@@ -711,6 +727,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             if taken:
                 self._deliver(list(taken))
             if summary is not None:
+                self._announce(summary)
                 self._deliver([summary], count=False)
             if not taken:
                 return
@@ -735,8 +752,12 @@ class QueueHandler(logging.handlers.QueueHandler):
         summary.dropped = counts
         summary.dropped_total = total
         summary.overflow = self.overflow
-        report(logging.WARNING, summary.getMessage())
         return summary
+
+    @staticmethod
+    def _announce(summary: logging.LogRecord) -> None:
+        """Put the drop summary on stderr too (called without the lock held)."""
+        report(logging.WARNING, summary.getMessage())
 
     def _deliver(self, records: list[logging.LogRecord], *, count: bool = True) -> None:
         targets = self._resolve_targets()
@@ -748,11 +769,19 @@ class QueueHandler(logging.handlers.QueueHandler):
                 return
             self._cursor = start
             chunk = records[start : start + step]
-            plain: list[logging.Handler] = []
+            plain: list[tuple[logging.Handler, Callable[[logging.LogRecord], object], int]] = []
             for target in targets:
                 handle_batch = getattr(target, "handle_batch", None)
                 if handle_batch is None:
-                    plain.append(target)
+                    # A queue behind this queue (a slow sink given its own) must not
+                    # take this listener's records for feedback.
+                    sink_handle: Callable[[logging.LogRecord], object] = (
+                        target._handle_unguarded
+                        if isinstance(target, QueueHandler)
+                        else target.handle
+                    )
+                    level = target.level if self.respect_handler_level else logging.NOTSET
+                    plain.append((target, sink_handle, level))
                     continue
                 level = target.level if self.respect_handler_level else logging.NOTSET
                 wanted = [r for r in chunk if r.levelno >= level]
@@ -766,11 +795,11 @@ class QueueHandler(logging.handlers.QueueHandler):
                     if self._abandon:
                         return
                     self._cursor = start + offset
-                    for target in plain:
-                        if self.respect_handler_level and record.levelno < target.level:
+                    for target, sink_handle, level in plain:
+                        if record.levelno < level:
                             continue
                         try:
-                            target.handle(record)
+                            sink_handle(record)
                         except Exception as exc:
                             self._sink_failed(target, exc)
             if count:
@@ -906,10 +935,12 @@ class QueueHandler(logging.handlers.QueueHandler):
             summary = self._take_summary()
             if self._waiters:
                 self._not_full.notify_all()
-        if summary is not None and not result.timed_out:
-            self._deliver_inline(summary)
-        elif summary is not None:
-            leftovers.append(summary)
+        if summary is not None:
+            self._announce(summary)
+            if result.timed_out:
+                leftovers.append(summary)
+            else:
+                self._deliver_inline(summary)
         if leftovers:
             count, where = spill_records(leftovers, self.spill_path)
             self._spilled += count

@@ -600,3 +600,38 @@ def test_any_record_arrives_with_its_message_and_extras_and_spills_cleanly(
     line = json.loads(json.dumps(record_to_spill_dict(got), default=repr))
     assert expected == line["message"]
     qh.close()
+
+
+def test_a_queue_behind_a_queue_receives_the_outer_listeners_records(
+    logger: logging.Logger,
+) -> None:
+    slow_sink, fast_sink = ListHandler(), ListHandler()
+    inner = QueueHandler(handlers=[slow_sink])
+    outer = QueueHandler(handlers=[fast_sink, inner])
+    logger.addHandler(outer)
+    logger.info("both")
+    assert outer.force_flush(5)
+    assert inner.force_flush(5)
+    assert (["both"], ["both"]) == (fast_sink.messages(), slow_sink.messages())
+    outer.close()
+    inner.close()
+
+
+def test_routing_diagnostics_into_a_queue_does_not_loop(logger: logging.Logger) -> None:
+    internal = logging.getLogger("inferlog.internal")
+
+    class WarnOnEmit(ListHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logger.warning("logged by the sink while shipping")
+            super().emit(record)
+
+    qh = QueueHandler(handlers=[WarnOnEmit()])
+    internal.addHandler(qh)
+    logger.addHandler(qh)
+    before = qh.stats()["suppressed"]
+    logger.info("go")
+    assert qh.force_flush(5)
+    assert ["go"] == qh.listener.handlers[0].messages()  # type: ignore[attr-defined]
+    # Once as itself, once more when the diagnostics logger handed it back.
+    assert 2 == qh.stats()["suppressed"] - before
+    qh.close()
