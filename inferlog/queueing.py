@@ -1175,8 +1175,10 @@ def shutdown_all(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> ShutdownReport:
 
 
 def _exit_hook() -> None:
+    # The longest shutdown_timeout among the live handlers: the user's deadline.
     with contextlib.suppress(Exception):
-        shutdown_all(DEFAULT_SHUTDOWN_TIMEOUT)
+        timeout = max((h.shutdown_timeout for h in live_handlers()), default=0.0)
+        shutdown_all(timeout or DEFAULT_SHUTDOWN_TIMEOUT)
 
 
 # Registered at import, after ``logging`` registered its own hook: atexit runs hooks
