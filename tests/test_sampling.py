@@ -199,7 +199,9 @@ def test_request_id_fraction_does_not_depend_on_the_process_hash_seed() -> None:
     code = "from inferlog.sampling import request_id_fraction as f; print(repr(f('req-42')))"
     outputs = set()
     for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": path}
         out = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
