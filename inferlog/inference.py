@@ -30,6 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, 
 from types import TracebackType
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
+from inferlog import schema
 from inferlog._diagnostics import report_once
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import RequestScope, current_request_id, request_context
@@ -40,8 +41,12 @@ __all__ = [
     "DEFAULT_LOGGER_NAME",
     "DEFAULT_MAX_PAYLOAD_CHARS",
     "DEFAULT_MESSAGE",
+    "INPUT_VECTOR_LENGTH",
+    "OUTPUT_VECTOR_LENGTH",
     "STATUS_ERROR",
     "STATUS_OK",
+    "STREAM_CHUNKS",
+    "TIME_TO_FIRST_TOKEN_MS",
     "Inference",
     "InferenceCall",
     "capture_payload",
@@ -59,6 +64,14 @@ DEFAULT_LOGGER_NAME: Final = "inferlog.inference"
 DEFAULT_MESSAGE: Final = "inference"
 #: Longest captured payload, in characters of its JSON text, before it is cut.
 DEFAULT_MAX_PAYLOAD_CHARS: Final = 4096
+#: Milliseconds from the start of a call to its first token or chunk.
+TIME_TO_FIRST_TOKEN_MS: Final = "time_to_first_token_ms"
+#: Number of chunks a streamed call produced.
+STREAM_CHUNKS: Final = "stream_chunks"
+#: Length of the input vector of an embedding, vision or tabular model.
+INPUT_VECTOR_LENGTH: Final = "input_vector_length"
+#: Length of the output vector.
+OUTPUT_VECTOR_LENGTH: Final = "output_vector_length"
 #: ``status`` of a call that completed.
 STATUS_OK: Final = "ok"
 #: ``status`` of a call that raised, or that the code marked as failed.
@@ -227,27 +240,27 @@ class InferenceCall:
         The classifier and token counter given to :func:`inference` receive
         ``payload`` itself; an array-like payload gives ``input_vector_length``.
         """
-        self._fields["request_payload"] = self._capture(payload)
+        self._fields[schema.REQUEST_PAYLOAD] = self._capture(payload)
         self._guarded(self._observe_request, payload)
 
     def response(self, payload: object) -> None:
         """Record the response payload (capped copy); derives output tokens and vector length."""
-        self._fields["response_payload"] = self._capture(payload)
+        self._fields[schema.RESPONSE_PAYLOAD] = self._capture(payload)
         self._guarded(self._observe_response, payload)
 
     def tokens(self, input: int | None = None, output: int | None = None) -> None:
         """Record input and/or output token counts (None leaves a count unchanged)."""
         if input is not None:
-            self._fields["input_token_count"] = input
+            self._fields[schema.INPUT_TOKEN_COUNT] = input
         if output is not None:
-            self._fields["output_token_count"] = output
+            self._fields[schema.OUTPUT_TOKEN_COUNT] = output
 
     def vectors(self, input: int | None = None, output: int | None = None) -> None:
         """Record input and/or output vector lengths, for embedding and tabular models."""
         if input is not None:
-            self._fields["input_vector_length"] = input
+            self._fields[INPUT_VECTOR_LENGTH] = input
         if output is not None:
-            self._fields["output_vector_length"] = output
+            self._fields[OUTPUT_VECTOR_LENGTH] = output
 
     def first_token(self) -> None:
         """Mark the first token (or chunk) as produced now; later marks are ignored.
@@ -339,29 +352,29 @@ class InferenceCall:
         self._request_value = payload
         self._has_request = True
         spec = self._spec
-        if spec.intent_classifier is not None and "intent" not in self._fields:
+        if spec.intent_classifier is not None and schema.INTENT not in self._fields:
             intent = self._user_callable("intent_classifier", spec.intent_classifier, payload)
             if intent is not None:
-                self._fields["intent"] = _cut(str(intent), spec.max_payload_chars)
-        if spec.token_counter is not None and "input_token_count" not in self._fields:
+                self._fields[schema.INTENT] = _cut(str(intent), spec.max_payload_chars)
+        if spec.token_counter is not None and schema.INPUT_TOKEN_COUNT not in self._fields:
             count = self._user_callable("token_counter", spec.token_counter, payload)
             if isinstance(count, int) and not isinstance(count, bool):
-                self._fields["input_token_count"] = count
-        if "input_vector_length" not in self._fields:
+                self._fields[schema.INPUT_TOKEN_COUNT] = count
+        if INPUT_VECTOR_LENGTH not in self._fields:
             length = _vector_length(payload)
             if length is not None:
-                self._fields["input_vector_length"] = length
+                self._fields[INPUT_VECTOR_LENGTH] = length
 
     def _observe_response(self, payload: object) -> None:
         spec = self._spec
-        if spec.token_counter is not None and "output_token_count" not in self._fields:
+        if spec.token_counter is not None and schema.OUTPUT_TOKEN_COUNT not in self._fields:
             count = self._user_callable("token_counter", spec.token_counter, payload)
             if isinstance(count, int) and not isinstance(count, bool):
-                self._fields["output_token_count"] = count
-        if "output_vector_length" not in self._fields:
+                self._fields[schema.OUTPUT_TOKEN_COUNT] = count
+        if OUTPUT_VECTOR_LENGTH not in self._fields:
             length = _vector_length(payload)
             if length is not None:
-                self._fields["output_vector_length"] = length
+                self._fields[OUTPUT_VECTOR_LENGTH] = length
 
     def _on_chunk(self, chunk: object) -> None:
         self.first_token()
@@ -377,12 +390,12 @@ class InferenceCall:
             return
         texts = [p for p in parts if isinstance(p, str)]
         joined: object = "".join(texts) if len(texts) == len(parts) else parts
-        if self._spec.capture_result and "response_payload" not in self._fields:
-            self._fields["response_payload"] = self._capture(joined)
-        if self._spec.token_counter is not None and "output_token_count" not in self._fields:
+        if self._spec.capture_result and schema.RESPONSE_PAYLOAD not in self._fields:
+            self._fields[schema.RESPONSE_PAYLOAD] = self._capture(joined)
+        if self._spec.token_counter is not None and schema.OUTPUT_TOKEN_COUNT not in self._fields:
             count = self._user_callable("token_counter", self._spec.token_counter, joined)
             if isinstance(count, int) and not isinstance(count, bool):
-                self._fields["output_token_count"] = count
+                self._fields[schema.OUTPUT_TOKEN_COUNT] = count
 
     def _build(self, exc: BaseException | None) -> tuple[int, dict[str, Any]]:
         spec = self._spec
@@ -390,43 +403,43 @@ class InferenceCall:
         extra: dict[str, Any] = {}
         request_id = self._request_id or current_request_id()
         if request_id is not None:
-            extra["request_id"] = request_id
+            extra[schema.REQUEST_ID] = request_id
         if spec.user_id is not None:
-            extra["user_id"] = spec.user_id
-        extra["model_id"] = spec.model_id
+            extra[schema.USER_ID] = spec.user_id
+        extra[schema.MODEL_ID] = spec.model_id
         if spec.model_version is not None:
-            extra["model_version"] = spec.model_version
-        extra["latency_ms"] = round((end - self._start_ns) / 1_000_000, 3)
-        for name in ("temperature", "top_p", "seed"):
+            extra[schema.MODEL_VERSION] = spec.model_version
+        extra[schema.LATENCY_MS] = round((end - self._start_ns) / 1_000_000, 3)
+        for name in (schema.TEMPERATURE, schema.TOP_P, schema.SEED):
             value = spec.params.get(name)
             if value is not None:
                 extra[name] = value
         if exc is not None and _is_cancellation(exc):
-            extra["status"] = STATUS_ERROR
-            extra["error_code"] = CANCELLED_ERROR_CODE
+            extra[schema.STATUS] = STATUS_ERROR
+            extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
         elif exc is not None:
-            extra["status"] = STATUS_ERROR
-            extra["error_code"] = self._failed_code or type(exc).__name__
+            extra[schema.STATUS] = STATUS_ERROR
+            extra[schema.ERROR_CODE] = self._failed_code or type(exc).__name__
         elif self._failed_code is not None:
-            extra["status"] = STATUS_ERROR
-            extra["error_code"] = self._failed_code
+            extra[schema.STATUS] = STATUS_ERROR
+            extra[schema.ERROR_CODE] = self._failed_code
         else:
-            extra["status"] = STATUS_OK
+            extra[schema.STATUS] = STATUS_OK
         if spec.intent is not None:
-            extra["intent"] = spec.intent
+            extra[schema.INTENT] = spec.intent
         if self._first_token_ns is not None:
-            extra["time_to_first_token_ms"] = round(
+            extra[TIME_TO_FIRST_TOKEN_MS] = round(
                 (self._first_token_ns - self._start_ns) / 1_000_000, 3
             )
         if self._streaming or self._chunks:
-            extra["stream_chunks"] = self._chunks
+            extra[STREAM_CHUNKS] = self._chunks
         for name, value in spec.params.items():
-            if name not in ("temperature", "top_p", "seed") and value is not None:
+            if name not in (schema.TEMPERATURE, schema.TOP_P, schema.SEED) and value is not None:
                 extra[name] = value
         extra.update(self._fields)
         for name in [k for k in extra if k in STANDARD_RECORD_ATTRS]:
             extra[_COLLISION_PREFIX + name] = extra.pop(name)
-        level = spec.error_level if extra.get("status") == STATUS_ERROR else spec.level
+        level = spec.error_level if extra.get(schema.STATUS) == STATUS_ERROR else spec.level
         if exc is not None and _is_cancellation(exc):
             level = min(level, _CANCEL_LEVEL)
         return level, extra
@@ -446,7 +459,7 @@ class InferenceCall:
             if self._stream_parts:
                 self._stream_ended()
             level, extra = self._build(exc)
-            if extra.get("status") == STATUS_ERROR:
+            if extra.get(schema.STATUS) == STATUS_ERROR:
                 mark_request_failed()
             logger = self._spec.logger
             if not logger.isEnabledFor(level):
@@ -859,7 +872,11 @@ def inference(
     ``exc_info``, so the stack trace is in its ``exception``; the exception is
     re-raised unchanged.
     """
-    all_params: dict[str, Any] = {"temperature": temperature, "top_p": top_p, "seed": seed}
+    all_params: dict[str, Any] = {
+        schema.TEMPERATURE: temperature,
+        schema.TOP_P: top_p,
+        schema.SEED: seed,
+    }
     all_params.update(params)
     return Inference(
         model_id,

@@ -28,9 +28,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 
+from inferlog import schema
 from inferlog._diagnostics import report_once
 from inferlog._exceptions import ExcInfo
 from inferlog.context import request_context
+from inferlog.inference import CANCELLED_ERROR_CODE, STATUS_ERROR, STATUS_OK
 from inferlog.propagation import REQUEST_ID_HEADER, extract_headers, is_valid_request_id
 from inferlog.sampling import (
     buffered_request,
@@ -44,7 +46,13 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
+    "CLIENT_ADDRESS",
     "DEFAULT_ACCESS_LOGGER_NAME",
+    "METHOD",
+    "PATH",
+    "RESPONSE_SIZE",
+    "STATUS_CODE",
+    "USER_AGENT",
     "ASGIMiddleware",
     "WSGIMiddleware",
     "report_exception",
@@ -52,6 +60,20 @@ __all__ = [
 
 #: Logger of the access records unless ``logger=`` says otherwise.
 DEFAULT_ACCESS_LOGGER_NAME: Final = "inferlog.access"
+# The access record's own fields; request_id, latency_ms, status and error_code are
+# the schema's.
+#: HTTP method.
+METHOD: Final = "method"
+#: Request path, without the query string.
+PATH: Final = "path"
+#: HTTP status code of the response.
+STATUS_CODE: Final = "status_code"
+#: The peer's address.
+CLIENT_ADDRESS: Final = "client_address"
+#: The ``User-Agent`` header, cut to 512 characters.
+USER_AGENT: Final = "user_agent"
+#: Bytes of response body sent.
+RESPONSE_SIZE: Final = "response_size"
 # Longest user agent kept: the header is client-controlled and unbounded.
 _MAX_USER_AGENT_CHARS: Final = 512
 _SERVER_ERROR: Final = 500
@@ -181,31 +203,31 @@ class _AccessLog:
                 status_code = _SERVER_ERROR
             extra: dict[str, Any] = {}
             if access.request_id is not None:
-                extra["request_id"] = access.request_id
-            extra["method"] = access.method
-            extra["path"] = access.path
-            extra["status_code"] = status_code
-            extra["latency_ms"] = round((end - access.start_ns) / 1_000_000, 3)
+                extra[schema.REQUEST_ID] = access.request_id
+            extra[METHOD] = access.method
+            extra[PATH] = access.path
+            extra[STATUS_CODE] = status_code
+            extra[schema.LATENCY_MS] = round((end - access.start_ns) / 1_000_000, 3)
             level = self.level
             if exc is not None and _is_cancellation(exc):
-                extra["status"] = "error"
-                extra["error_code"] = "cancelled"
+                extra[schema.STATUS] = STATUS_ERROR
+                extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
                 level = min(self.error_level, logging.WARNING)
                 exc_info = None
             elif exc is not None or status_code >= _SERVER_ERROR:
-                extra["status"] = "error"
-                extra["error_code"] = (
+                extra[schema.STATUS] = STATUS_ERROR
+                extra[schema.ERROR_CODE] = (
                     type(exc).__name__ if exc is not None else f"http_{status_code}"
                 )
                 level = self.error_level
             else:
-                extra["status"] = "ok"
+                extra[schema.STATUS] = STATUS_OK
             if access.client_address is not None:
-                extra["client_address"] = access.client_address
+                extra[CLIENT_ADDRESS] = access.client_address
             if access.user_agent is not None:
-                extra["user_agent"] = access.user_agent
-            extra["response_size"] = access.response_size
-            if extra["status"] == "error":
+                extra[USER_AGENT] = access.user_agent
+            extra[RESPONSE_SIZE] = access.response_size
+            if extra[schema.STATUS] == STATUS_ERROR:
                 # Release what error-triggered buffering held, even for a 5xx that
                 # no exception explains.
                 mark_request_failed()
