@@ -201,7 +201,11 @@ class BatchHandler(Protocol):
 
 
 class QueueStats(TypedDict):
-    """Counters of one :class:`QueueHandler`, as returned by :meth:`QueueHandler.stats`."""
+    """Counters of one :class:`QueueHandler`, as returned by :meth:`QueueHandler.stats`.
+
+    ``suppressed`` counts records kept out of every queue by the feedback guard in
+    the whole process; the other counters are this handler's.
+    """
 
     queued: int
     accepted: int
@@ -537,10 +541,10 @@ class QueueHandler(logging.handlers.QueueHandler):
             # prepare(), inlined
             new = _new_object(record.__class__)
             attrs = new.__dict__ = record.__dict__.copy()
-            if attrs["exc_info"]:
+            if attrs.get("exc_info"):
                 new = self.prepare(record)
             else:
-                args = attrs["args"]
+                args = attrs.get("args")
                 if args and not (
                     type(args) is tuple
                     and all(map(_IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
