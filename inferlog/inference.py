@@ -106,8 +106,9 @@ def current_inference() -> InferenceCall | None:
 def _is_cancellation(exc: BaseException) -> bool:
     if isinstance(exc, _CANCELLATIONS):
         return True
-    # asyncio.CancelledError without importing asyncio into every application.
-    return type(exc).__name__ == "CancelledError"
+    # asyncio.CancelledError (a BaseException) without importing asyncio into every
+    # application; an ordinary Exception of that name is a failure like any other.
+    return not isinstance(exc, Exception) and type(exc).__name__ == "CancelledError"
 
 
 def _check_level(name: str, value: int | str) -> int:

@@ -149,8 +149,11 @@ def report_exception(exc: BaseException | None = None) -> bool:
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    # asyncio.CancelledError without importing asyncio: the client went away.
-    return isinstance(exc, GeneratorExit) or type(exc).__name__ == "CancelledError"
+    # asyncio.CancelledError (a BaseException) without importing asyncio: the
+    # client went away.
+    return isinstance(exc, GeneratorExit) or (
+        not isinstance(exc, Exception) and type(exc).__name__ == "CancelledError"
+    )
 
 
 def _check_level(name: str, value: int | str) -> int:
