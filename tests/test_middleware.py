@@ -591,3 +591,39 @@ def test_any_incoming_id_is_echoed_only_when_valid(raw: bytes | str) -> None:
         assert text.encode("latin-1") == echoed
     else:
         assert 36 == len(echoed)
+
+
+def test_wsgi_error_while_streaming_the_body_is_recorded_and_reraised(
+    captured: ListHandler,
+) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"part"
+        raise ModelError("stream broke")
+
+    result = WSGIMiddleware(app)({"REQUEST_METHOD": "GET"}, lambda s, h, e=None: None)
+    iterator = iter(result)
+    assert b"part" == next(iterator)
+    with pytest.raises(ModelError):
+        next(iterator)
+    result.close()  # type: ignore[attr-defined]
+    (access,) = captured.access()
+    assert (200, "error", "ModelError", 4) == (
+        access.status_code,
+        access.status,
+        access.error_code,
+        access.response_size,
+    )
+    assert access.exc_info is not None
+
+
+def test_wsgi_record_is_written_when_the_body_is_exhausted(captured: ListHandler) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"a", b"bc"]
+
+    result = WSGIMiddleware(app)({"REQUEST_METHOD": "GET"}, lambda s, h, e=None: None)
+    assert [b"a", b"bc"] == list(result)
+    assert [3] == [r.response_size for r in captured.access()]
+    result.close()  # type: ignore[attr-defined]
+    assert 1 == len(captured.access())
