@@ -24,7 +24,8 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build"]
+# perf-*.md are fragments that performance.md includes, not pages of their own.
+exclude_patterns = ["_build", "perf-*.md"]
 html_theme = "alabaster"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

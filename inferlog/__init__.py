@@ -18,6 +18,7 @@ implementation details.
 
 from __future__ import annotations
 
+from inferlog import middleware
 from inferlog._version import __version__
 from inferlog.config import Pipeline, configure, shutdown
 from inferlog.context import (
@@ -68,6 +69,7 @@ __all__ = [
     "force_sampling",
     "inference",
     "inject_headers",
+    "middleware",
     "install_process_sender",
     "new_request_id",
     "read_records",
