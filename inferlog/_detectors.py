@@ -395,12 +395,14 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
     """The RE2 pattern of ``key=value`` / ``"key": "value"`` where the key names a secret."""
     anywhere = "|".join(_word_regex(w) for w in SECRET_KEY_WORDS_ANYWHERE)
     at_end = "|".join([*(_word_regex(w) for w in SECRET_KEY_WORDS_AT_END), *extra_words])
-    key = rf"\b(?:[\w.-]*(?i:{anywhere})[\w.-]*|[\w.-]*(?i:{at_end}))"
+    # Bounded runs: in one combined pattern an unbounded run could keep this
+    # alternative alive to the end of the text at every match another detector finds.
+    key = rf"\b(?:[\w.-]{{0,64}}(?i:{anywhere})[\w.-]{{0,64}}|[\w.-]{{0,64}}(?i:{at_end}))"
     separator = r"\\?[\"']?[ \t]*(?:=>|[:=])[ \t]*"
     value = (
         r"(?:\"((?:[^\"\\\r\n]|\\.){0,512})\""  # "double quoted", JSON escapes allowed
         r"|'([^'\r\n]{0,512})'"  # 'single quoted'
-        r"|\\?[\"']?(?:(?i:bearer|basic|token|digest)[ \t]+)?"  # bare, maybe a scheme
+        r"|\\?[\"']?(?:(?i:token|digest)[ \t]+)?"  # bare, maybe a scheme
         r"([^\s\"'\\,;&)\]}<\[{(][^\s\"'\\,;&)\]}]*))"
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
@@ -410,7 +412,8 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
 
 _KEY_PREFIX_RE = re.compile(r"[\w.-]+")
 _EMPTY_VALUES = frozenset({"", "null", "none", "nil", "undefined", "true", "false"})
-# "Authorization: Bearer [REDACTED:...]": the scheme word is not the secret.
+# "Authorization: Bearer xyz": the scheme word is not the secret; rejecting it lets the
+# bearer_token and basic_auth detectors take the credential that follows.
 _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 
 
@@ -459,7 +462,8 @@ def builtin_detectors(
         ),
         Detector(
             "url_password",
-            r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/?#@\"'<>\[\]]*:([^\s/?#@\"'<>\[\]]+)@",
+            r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/?#@\"'<>\[\]]{0,128}:"
+            r"([^\s/?#@\"'<>\[\]]{1,256})@",
             description="the password in scheme://user:password@host",
         ),
         Detector(
@@ -533,11 +537,13 @@ def builtin_detectors(
             "secret",
             secret_assignment_pattern(extra_secret_words),
             validator=make_secret_assignment_validator(is_safe_key),
+            retry_inside=True,
             description="values assigned to keys that name a secret, in text",
         ),
         Detector(
             "email",
-            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b",
+            r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+            r"\.[A-Za-z]{2,24}\b",
             validator=_validate_email,
             normalize=_lower,
             description="email addresses",

@@ -9,7 +9,6 @@ the candidates. A record without PII therefore costs one pass of a DFA over its 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import hmac
 import logging
@@ -79,6 +78,12 @@ MAX_INSIDE_RETRIES = 2_000
 #: Nesting depth of dicts/lists beyond which a value is masked rather than walked.
 MAX_DEPTH = 64
 _KEY_CACHE_LIMIT = 4_096
+# Longest token the redactor writes: "<" + 64-char name + ":" + 64 hex digits + ">".
+_TOKEN_REACH = 132
+# Bytes after a match start given to the anchored Set that picks the detector; longer
+# than any built-in detector needs to decide (a user pattern that needs more is
+# still found: an empty answer makes every detector try).
+_START_WINDOW = 1_024
 
 # Types whose values cannot carry text worth redacting (ints are handled apart: a
 # 16-digit int can be a card number).
@@ -101,6 +106,38 @@ def _re2_options() -> Any:
     options.max_mem = 64 << 20
     options.log_errors = False
     return options
+
+
+Spans = list[tuple[int, int]]
+
+
+class _Matcher:
+    """An RE2 program searched over UTF-8 bytes, returning the spans of every group.
+
+    Uses the binding's raw ``Match`` when it is there: the public ``search`` builds a
+    generator and a match object per call, which on short texts costs more than the
+    scan. Falls back to the public API otherwise.
+    """
+
+    __slots__ = ("_raw", "groups", "regex")
+
+    def __init__(self, regex: Any) -> None:
+        self.regex = regex
+        self.groups = int(regex.groups)
+        raw = getattr(getattr(regex, "_regexp", None), "Match", None)
+        anchors = getattr(re2, "_Anchor", None)
+        self._raw = raw if raw is not None and anchors is not None else None
+
+    def find(self, data: bytes, pos: int, anchored: bool = False) -> Spans | None:
+        """Spans of the leftmost match at or after ``pos`` (at ``pos`` if anchored)."""
+        if self._raw is not None:
+            anchor = re2._Anchor.ANCHOR_START if anchored else re2._Anchor.UNANCHORED
+            spans: Spans = self._raw(anchor, data, pos, len(data))
+            return None if spans[0][0] == -1 else spans
+        match = self.regex.match(data, pos) if anchored else self.regex.search(data, pos)
+        if match is None:
+            return None
+        return [match.span(g) for g in range(self.groups + 1)]
 
 
 class _Compiled:
@@ -228,20 +265,23 @@ class Redactor:
         )
         self._token_re = re2.compile(TOKEN_PATTERN, _re2_options())
         self._field_token = self._secret_field_token_factory()
+        self._token_matcher = _Matcher(self._token_re)
         if not self._compiled:
-            self._gate: Any = None
-            self._set: Any = None
+            self._gate: _Matcher | None = None
             return
         gate_options = _re2_options()
         gate_options.never_capture = True
-        self._gate = re2.compile(
-            "|".join(f"(?:{c.detector.pattern})" for c in self._compiled), gate_options
+        self._gate = _Matcher(
+            re2.compile("|".join(f"(?:{c.detector.pattern})" for c in self._compiled), gate_options)
         )
-        detector_set = re2.Set.SearchSet(gate_options)
-        for c in self._compiled:
-            detector_set.Add(c.detector.pattern)
-        detector_set.Compile()
-        self._set = detector_set
+        # Which detectors match at a given position: one anchored RE2::Set call on a
+        # short window, instead of trying each detector's own pattern in turn.
+        starts = re2.Set.MatchSet(gate_options)
+        for runner in self._compiled:
+            starts.Add(runner.detector.pattern)
+        starts.Compile()
+        self._starts: Any = starts
+        self._own = tuple(_Matcher(runner.regex) for runner in self._compiled)
 
     def __repr__(self) -> str:
         return self._description
@@ -323,7 +363,7 @@ class Redactor:
             return text, False
         try:
             data = text.encode("utf-8", "surrogatepass")
-            if gate.search(data) is None:
+            if gate.find(data, 0) is None:
                 return text, False
             out, dropped = self._redact_bytes(data)
             return out.decode("utf-8", "surrogatepass"), dropped
@@ -333,78 +373,87 @@ class Redactor:
 
     def _redact_bytes(self, data: bytes) -> tuple[bytes, bool]:
         dropped = False
-        compiled = self._compiled
+        gate = self._gate
+        assert gate is not None
         for _ in range(MAX_PASSES):
-            hits = self._set.Match(data)
-            # An empty answer after the gate matched means the Set's DFA gave up
-            # (RE2::Set reports "no match" when it runs out of memory): run them all.
-            indices = sorted(hits) if hits else range(len(compiled))
-            changed = False
-            for index in indices:
-                runner = compiled[index]
-                new = self._apply(runner, data)
-                if new is not data:
-                    changed = True
-                    data = new
-                    dropped = dropped or runner.mode == "drop"
-            if not changed or self._gate.search(data) is None:
+            new, hit_drop = self._scan(data)
+            if new is data:
+                break
+            data = new
+            dropped = dropped or hit_drop
+            # Replacing text can change what is next to other text; go again until
+            # nothing changes, so that redact(redact(x)) == redact(x).
+            if gate.find(data, 0) is None:
                 break
         return data, dropped
 
-    def _apply(self, runner: _Compiled, data: bytes) -> bytes:
-        regex = runner.regex
-        det = runner.detector
-        validator = det.validator
-        groups = runner.group_count
+    def _scan(self, data: bytes) -> tuple[bytes, bool]:
+        """One left-to-right pass of every detector at once over ``data``."""
+        gate = self._gate
+        assert gate is not None
         pieces: list[bytes] = []
         last = 0
         pos = 0
         size = len(data)
         retries = 0
-        tokens: list[tuple[int, int]] | None = None
+        dropped = False
         while pos <= size:
-            match = regex.search(data, pos)
-            if match is None:
+            spans = gate.find(data, pos)
+            if spans is None:
                 break
-            m_start, m_end = match.span()
-            start, end = m_start, m_end
-            for group in range(1, groups + 1):
-                g_start, g_end = match.span(group)
-                if g_start >= 0:
-                    start, end = g_start, g_end
-                    break
-            accepted_end = -1
-            if end > start:
-                if tokens is None:
-                    tokens = [m.span() for m in self._token_re.finditer(data)]
-                accepted_end = self._accept(data, det, validator, tokens, start, end, m_start)
-            if accepted_end >= 0:
+            m_start, m_end = spans[0]
+            found, retry_inside = self._resolve(data, m_start)
+            if found is not None:
+                runner, start, end, resume = found
                 pieces.append(data[last:start])
-                pieces.append(runner.replace(data[start:accepted_end]))
-                last = accepted_end
-                pos = m_end if accepted_end == end and m_end > m_start else accepted_end
-                pos = max(pos, m_start + 1)
-            elif det.retry_inside and retries < MAX_INSIDE_RETRIES:
+                pieces.append(runner.replace(data[start:end]))
+                last = end
+                dropped = dropped or runner.mode == "drop"
+                pos = max(resume, m_start + 1)
+            elif retry_inside and retries < MAX_INSIDE_RETRIES:
                 retries += 1
                 pos = m_start + 1
             else:
                 pos = m_end if m_end > m_start else m_start + 1
         if not pieces:
-            return data
+            return data, False
         pieces.append(data[last:])
-        return b"".join(pieces)
+        return b"".join(pieces), dropped
 
-    @staticmethod
-    def _accept(
-        data: bytes,
-        det: Detector,
-        validator: Validator | None,
-        tokens: list[tuple[int, int]],
-        start: int,
-        end: int,
-        m_start: int,
-    ) -> int:
+    def _resolve(
+        self, data: bytes, m_start: int
+    ) -> tuple[tuple[_Compiled, int, int, int] | None, bool]:
+        """Find the first detector, in priority order, that matches at ``m_start`` and
+        whose validator accepts; also say whether the first matching one retries inside.
+        """
+        hits = self._starts.Match(data[m_start : m_start + _START_WINDOW])
+        # The window is a heuristic pre-selection; if it says nothing, try them all.
+        order = sorted(hits) if hits else range(len(self._compiled))
+        retry_inside: bool | None = None
+        for index in order:
+            spans = self._own[index].find(data, m_start, anchored=True)
+            if spans is None:
+                continue
+            runner = self._compiled[index]
+            if retry_inside is None:
+                retry_inside = runner.detector.retry_inside
+            start, end = spans[0]
+            for g_start, g_end in spans[1:]:
+                if g_start >= 0:
+                    start, end = g_start, g_end
+                    break
+            if end <= start:
+                continue
+            accepted = self._accept(data, runner.detector, start, end, m_start)
+            if accepted >= 0:
+                # Cut short by Detector.shrink: rescan what was cut off.
+                resume = spans[0][1] if accepted == end else accepted
+                return (runner, start, accepted, resume), bool(retry_inside)
+        return None, bool(retry_inside)
+
+    def _accept(self, data: bytes, det: Detector, start: int, end: int, m_start: int) -> int:
         """Return the end of the span to replace, or -1 to leave the candidate alone."""
+        validator = det.validator
         ends = [end]
         if det.shrink:
             ends.extend(
@@ -413,16 +462,33 @@ class Redactor:
                 if data[i] in (0x20, 0x2D)  # space, dash
             )
         for candidate_end in ends:
-            # Tokens are sorted and disjoint: only the last one starting before the
-            # candidate's end can overlap it.
-            index = bisect.bisect_left(tokens, (candidate_end,)) - 1
-            if index >= 0 and tokens[index][1] > start:
+            if self._overlaps_token(data, start, candidate_end):
                 return -1
             if validator is None or validator(
                 Candidate(data, start, candidate_end, m_start, candidate_end)
             ):
                 return candidate_end
         return -1
+
+    def _overlaps_token(self, data: bytes, start: int, end: int) -> bool:
+        # A token is at most _TOKEN_REACH bytes long, so one overlapping the span lies
+        # wholly inside this window: no need to scan the whole text per candidate.
+        low = max(0, start - _TOKEN_REACH)
+        window = data[low : end + _TOKEN_REACH]
+        if b"[REDACTED:" not in window and b"<" not in window:
+            return False
+        pos = 0
+        matcher = self._token_matcher
+        while True:
+            spans = matcher.find(window, pos)
+            if spans is None:
+                return False
+            t_start, t_end = spans[0]
+            if t_start + low < end and start < t_end + low:
+                return True
+            if t_start + low >= end:
+                return False
+            pos = max(t_end, t_start + 1)
 
     # --- structured data ---------------------------------------------------------------
 
@@ -537,7 +603,7 @@ class Redactor:
         if self._gate is None:
             return False
         joined = "\n".join(texts).encode("utf-8", "surrogatepass")
-        return self._gate.search(joined) is not None
+        return self._gate.find(joined, 0) is not None
 
     def _collect(self, value: Any, texts: list[str], depth: int) -> bool:
         """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.

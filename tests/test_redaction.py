@@ -472,7 +472,7 @@ def test_adversarial_megabyte_inputs_stay_linear() -> None:
         DEFAULT.redact(text)
         worst = max(worst, time.perf_counter() - started)
     # Linear engines take well under a second per megabyte; backtracking would take hours.
-    assert worst < 15.0
+    assert worst < 30.0
 
 
 # --- the logging filter ------------------------------------------------------------------
