@@ -9,6 +9,7 @@ the candidates. A record without PII therefore costs one pass of a DFA over its 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import logging
@@ -84,6 +85,10 @@ _TOKEN_REACH = 132
 # than any built-in detector needs to decide (a user pattern that needs more is
 # still found: an empty answer makes every detector try).
 _START_WINDOW = 1_024
+# Owner ids of the record's texts other than extras (which are numbered from 0).
+_MESSAGE = -1
+_TEXT_ATTR_BASE = -2
+_TEXT_ATTRS = ("exc_text", "stack_info", "message")
 
 # Types whose values cannot carry text worth redacting (ints are handled apart: a
 # 16-digit int can be a card number).
@@ -598,12 +603,33 @@ class Redactor:
 
     # --- cheap whole-record pre-check ----------------------------------------------------
 
-    def _needs_work(self, texts: list[str]) -> bool:
-        """One gate scan over many strings: False means none of them holds anything."""
-        if self._gate is None:
-            return False
-        joined = "\n".join(texts).encode("utf-8", "surrogatepass")
-        return self._gate.find(joined, 0) is not None
+    def _touched(self, texts: list[str], owners: list[int]) -> set[int]:
+        """Scan ``texts`` joined, once; return the owners of the texts a match touches.
+
+        The joining newline makes every detector behave at a text's edges as it does
+        at the start or end of a string, so a text holding a match is always touched.
+        """
+        gate = self._gate
+        if gate is None or not texts:
+            return set()
+        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+        joined = b"\n".join(encoded)
+        spans = gate.find(joined, 0)
+        if spans is None:
+            return set()
+        starts: list[int] = []
+        offset = 0
+        for chunk in encoded:
+            starts.append(offset)
+            offset += len(chunk) + 1
+        touched: set[int] = set()
+        while spans is not None:
+            m_start, m_end = spans[0]
+            first = bisect.bisect_right(starts, m_start) - 1
+            last = bisect.bisect_right(starts, max(m_start, m_end - 1)) - 1
+            touched.update(owners[first : last + 1])
+            spans = gate.find(joined, m_end if m_end > m_start else m_start + 1)
+        return touched
 
     def _collect(self, value: Any, texts: list[str], depth: int) -> bool:
         """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.
@@ -713,25 +739,40 @@ class RedactionFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
 
+        # Gather every string of the record and scan them joined, once. Fields that a
+        # gate match touches (or that need a walk whatever their text: secret key
+        # names, objects) are then redacted one by one; the others are not looked at.
         texts: list[str] = []
+        owners: list[int] = []
         full_walk = redactor._collect(message, texts, 0)
+        owners.extend([_MESSAGE] * len(texts))
         extras = list(iter_extras(record))
-        for key, value in extras:
+        for number, (key, value) in enumerate(extras):
+            if full_walk:
+                break
             if redactor._secret_field_on and redactor.is_secret_key(key):
                 full_walk = True
                 break
-            if redactor._collect(value, texts, 0):
-                full_walk = True
-                break
-        for attr in ("exc_text", "stack_info", "message"):
+            before = len(texts)
+            full_walk = redactor._collect(value, texts, 0)
+            owners.extend([number] * (len(texts) - before))
+        for number, attr in enumerate(_TEXT_ATTRS):
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
                 texts.append(extra_text)
-        if not full_walk and not redactor._needs_work(texts):
-            return
+                owners.append(_TEXT_ATTR_BASE - number)
+        if full_walk:
+            touched = None
+        else:
+            touched = redactor._touched(texts, owners)
+            if not touched:
+                return
 
-        record.msg = self._guarded("message", message)
-        for key, value in extras:
+        if touched is None or _MESSAGE in touched:
+            record.msg = self._guarded("message", message)
+        for number, (key, value) in enumerate(extras):
+            if touched is not None and number not in touched:
+                continue
             if redactor._secret_field_on and redactor.is_secret_key(key):
                 if redactor._secret_field_mode == "drop":
                     delattr(record, key)
@@ -751,7 +792,9 @@ class RedactionFilter(logging.Filter):
                 delattr(record, key)
             elif changed:
                 setattr(record, key, new)
-        for attr in ("exc_text", "stack_info", "message"):
+        for number, attr in enumerate(_TEXT_ATTRS):
+            if touched is not None and _TEXT_ATTR_BASE - number not in touched:
+                continue
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
                 setattr(record, attr, self._guarded(attr, extra_text))
