@@ -252,7 +252,10 @@ class ShutdownReport:
 
 _instances: weakref.WeakSet[QueueHandler] = weakref.WeakSet()
 _live: set[QueueHandler] = set()  # started and not yet shut down: strong references
-_registry_lock = threading.Lock()
+# Reentrant, like every lock the shutdown path takes: a signal handler runs on the
+# main thread, possibly while the code it interrupted holds one of them.
+_registry_lock = threading.RLock()
+_signal_depth = 0  # > 0 while an inferlog signal handler runs
 
 
 def live_handlers() -> list[QueueHandler]:
@@ -277,6 +280,13 @@ def _args_are_immutable(args: object) -> bool:
         return False
     # map() over a C-level predicate: no generator frame on the caller's hot path.
     return all(map(_IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
+
+
+def _lock_is_owned(lock: Any) -> bool:
+    """Whether the current thread holds ``lock`` (an ``RLock``)."""
+    # RLock._is_owned is what threading.Condition itself relies on.
+    is_owned = getattr(lock, "_is_owned", None)
+    return bool(is_owned()) if is_owned is not None else False
 
 
 def _handler_by_name(name: str) -> logging.Handler | None:
@@ -422,9 +432,9 @@ class QueueHandler(logging.handlers.QueueHandler):
         """(Re)create everything a fork must not share; see :func:`_after_fork_in_child`."""
         self._lock = threading.RLock()  # reentrant: a signal handler may interrupt emit
         self._not_full = threading.Condition(self._lock)
-        self._done = threading.Condition(threading.Lock())
+        self._done = threading.Condition(threading.RLock())
         self._wake = threading.Event()
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
         self._inline_lock = threading.RLock()
         self._buffer: collections.deque[logging.LogRecord] = collections.deque()
         self._thread: threading.Thread | None = None
@@ -908,8 +918,18 @@ class QueueHandler(logging.handlers.QueueHandler):
             self._stopping = True
         if self._thread is None and pending:
             self.start()
-        self._wake.set()
+        self._poke()
         return pending
+
+    def _poke(self) -> None:
+        """Wake the listener now; from a signal handler, without risking a deadlock."""
+        if not _signal_depth:
+            self._wake.set()
+            return
+        # Event.set() takes the Event's own lock, which the interrupted code may hold:
+        # let another thread wait for it. The listener also wakes by itself within
+        # flush_interval.
+        threading.Thread(target=self._wake.set, name="inferlog-wake", daemon=True).start()
 
     def _finish_shutdown(self, deadline: float, pending: int) -> ShutdownReport:
         """Wait for the drain until ``deadline``; spill what is left."""
@@ -919,13 +939,17 @@ class QueueHandler(logging.handlers.QueueHandler):
             if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
         self._receivers = []
-        self._wake.set()
+        self._poke()
         listener = self._thread
-        if listener is not None and listener is not current:
+        if _lock_is_owned(self._lock):
+            # A signal interrupted this thread inside the enqueue critical section:
+            # the listener cannot take the buffer until we return, so drain it here.
+            self._drain_here(listener, deadline)
+        elif listener is not None and listener is not current:
             listener.join(max(0.0, deadline - time.monotonic()))
         leftovers: list[logging.LogRecord] = []
         with self._lock:
-            if listener is not None and listener.is_alive():
+            if listener is not None and listener.is_alive() and not self._closed:
                 # Past the deadline: take back what the listener has not delivered.
                 # The record a sink is writing right now is spilled too (it may also
                 # arrive): a duplicate beats a loss.
@@ -939,6 +963,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             summary = self._take_summary()
             if self._waiters:
                 self._not_full.notify_all()
+        result.timed_out = result.timed_out or bool(leftovers)
         if summary is not None:
             self._announce(summary)
             if result.timed_out:
@@ -957,6 +982,30 @@ class QueueHandler(logging.handlers.QueueHandler):
         with self._done:
             self._done.notify_all()
         return result
+
+    def _drain_here(self, listener: threading.Thread | None, deadline: float) -> None:
+        """Deliver the buffer on this thread, which holds the lock; stop at ``deadline``."""
+        # The listener finishes the batch it holds, then blocks on our lock.
+        while listener is not None and listener.is_alive() and self._inflight:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.001)
+        with self._lock:
+            pending = list(self._buffer)
+            self._buffer.clear()
+            self._closed = True  # the listener, once it gets the lock, finds nothing
+        token = _shipping.set(True)
+        try:
+            step = self.batch_size
+            for start in range(0, len(pending), step):
+                if time.monotonic() >= deadline:
+                    with self._lock:
+                        self._buffer.extendleft(reversed(pending[start:]))
+                    return
+                self._deliver(pending[start : start + step])
+            self._flush_targets()
+        finally:
+            _shipping.reset(token)
 
     def shutdown(self, timeout: float | None = None) -> ShutdownReport:
         """Drain the queue and flush the sinks within ``timeout`` seconds, then stop.
@@ -1216,7 +1265,12 @@ def install_signal_handlers(
         previous = signal.getsignal(signum)
 
         def _on_signal(received: int, frame: FrameType | None, _previous: Any = previous) -> None:
-            shutdown_all(timeout)
+            global _signal_depth
+            _signal_depth += 1
+            try:
+                shutdown_all(timeout)
+            finally:
+                _signal_depth -= 1
             if callable(_previous):
                 _previous(received, frame)
             elif _previous == signal.SIG_IGN:
@@ -1235,7 +1289,7 @@ def install_signal_handlers(
 
 def _after_fork_in_child() -> None:
     global _registry_lock, _shutdown_lock, _network_lock, _network_shipping
-    _registry_lock = threading.Lock()
+    _registry_lock = threading.RLock()
     _shutdown_lock = threading.RLock()
     _network_lock = threading.Lock()
     _network_shipping = 0

@@ -635,3 +635,18 @@ def test_routing_diagnostics_into_a_queue_does_not_loop(logger: logging.Logger) 
     # Once as itself, once more when the diagnostics logger handed it back.
     assert 2 == qh.stats()["suppressed"] - before
     qh.close()
+
+
+def test_shutdown_from_a_thread_interrupted_inside_enqueue_still_delivers(
+    logger: logging.Logger, tmp_path: Path
+) -> None:
+    # What a SIGTERM handler sees when the signal lands while the main thread holds
+    # the queue's lock: the listener cannot take the buffer, so the shutdown must.
+    qh, sink = _attach(logger, spill_path=tmp_path / "spill.jsonl")
+    qh.start()
+    with qh._lock:
+        for i in range(100):
+            logger.info("m%d", i)
+        report = qh.shutdown(timeout=2)
+    assert (False, 0) == (report.timed_out, report.spilled)
+    assert [f"m{i}" for i in range(100)] == sink.messages()
