@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inferlog._diagnostics import INTERNAL_LOGGER_NAME
 from inferlog.handlers import DEFAULT_LOG_PATH, RotatingJsonFileHandler
@@ -922,3 +924,36 @@ def test_another_writers_rotation_is_seen_without_waiting(tmp_path: Path, clock:
     (old,) = rotated(tmp_path)
     assert [json.loads(line)["seq"] for line in lines_of(tmp_path / old)] == [0, 1]
     assert [json.loads(line)["seq"] for line in lines_of(path)] == [2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    messages=st.lists(st.text(st.characters(exclude_categories=["Cs"])), max_size=20),
+    max_bytes=st.sampled_from([0, 200, 1000]),
+)
+def test_any_text_comes_back_as_one_record_per_line(
+    tmp_path_factory: pytest.TempPathFactory, messages: list[str], max_bytes: int
+) -> None:
+    directory = tmp_path_factory.mktemp("text")
+    clock = FakeClock()
+    handler = make(directory / "app.jsonl", clock, max_bytes=max_bytes)
+    for seq, message in enumerate(messages):
+        handler.handle(record(seq, msg=message))
+    handler.close()
+    got = list(read_records(directory, reorder_window=0))
+    assert [r["message"] for r in got] == messages
+
+
+@settings(max_examples=40, deadline=None)
+@given(messages=st.lists(st.text(), min_size=1, max_size=10))
+def test_a_plain_formatter_still_gives_one_line_per_record(
+    tmp_path_factory: pytest.TempPathFactory, messages: list[str]
+) -> None:
+    path = tmp_path_factory.mktemp("plain") / "app.log"
+    handler = RotatingJsonFileHandler(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for seq, message in enumerate(messages):
+        handler.handle(record(seq, msg=message))
+    handler.close()
+    assert len(path.read_bytes().split(b"\n")) == len(messages) + 1
+    path.read_bytes().decode("utf-8")  # lone surrogates are escaped, never invalid UTF-8
