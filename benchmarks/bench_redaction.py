@@ -284,6 +284,11 @@ def main() -> None:
                 f"- {name}: {base / ours:.0f}x faster than the naive loop, target >= 20x: "
                 f"**{'met' if base / ours >= 20 else 'missed'}**"
             )
+    scale = _logger_info_cost(args.n, args.repeats)
+    verdicts.append(
+        f"- For scale, in the same run: `logger.info` with the record's extras to a handler "
+        f"that does nothing costs {scale * 1e6:.1f} µs."
+    )
     load = _load_average()
     env = (
         f"Python {platform.python_version()}, google-re2, {platform.machine()}, "
@@ -298,6 +303,26 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(_fragment(table, "\n".join(verdicts), env), encoding="utf-8")
         print(f"wrote {args.markdown}")
+
+
+class _DiscardHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+def _logger_info_cost(number: int, repeats: int) -> float:
+    logger = logging.getLogger("bench.redaction.scale")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = _DiscardHandler()
+    logger.addHandler(handler)
+    extra = {k: v for k, v in vars(_design_record("", "")).items() if k not in _STANDARD}
+    try:
+        return best_mean(
+            lambda: logger.info("inference %s", "completed", extra=extra), number, repeats
+        )
+    finally:
+        logger.removeHandler(handler)
 
 
 def _load_average() -> str:

@@ -612,16 +612,15 @@ class Redactor:
         gate = self._gate
         if gate is None or not texts:
             return set()
-        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
-        joined = b"\n".join(encoded)
+        joined = "\n".join(texts).encode("utf-8", "surrogatepass")
         spans = gate.find(joined, 0)
         if spans is None:
             return set()
         starts: list[int] = []
         offset = 0
-        for chunk in encoded:
+        for text in texts:
             starts.append(offset)
-            offset += len(chunk) + 1
+            offset += len(text.encode("utf-8", "surrogatepass")) + 1
         touched: set[int] = set()
         while spans is not None:
             m_start, m_end = spans[0]
