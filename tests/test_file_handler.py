@@ -957,3 +957,28 @@ def test_a_plain_formatter_still_gives_one_line_per_record(
     handler.close()
     assert len(path.read_bytes().split(b"\n")) == len(messages) + 1
     path.read_bytes().decode("utf-8")  # lone surrogates are escaped, never invalid UTF-8
+
+
+def test_a_failing_fsync_is_reported_once_and_never_duplicates_lines(
+    tmp_path: Path, clock: FakeClock, diagnostics: Captured
+) -> None:
+    # fsync on a pipe fails with EINVAL: a real fsync error on a real descriptor.
+    read_end, write_end = os.pipe()
+
+    def opener(name: str, flags: int) -> int:
+        return os.dup(write_end)
+
+    handler = make(tmp_path / "app.jsonl", clock, opener=opener, lock=False, fsync="always")
+    try:
+        for seq in range(3):
+            handler.handle(record(seq))
+        handler.flush()
+    finally:
+        handler.close()
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        lines = pipe.read().splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [0, 1, 2]
+    assert handler.counters.get("fsync_errors") == 5  # 3 records, flush(), close()
+    (error,) = diagnostics.at(logging.ERROR)
+    assert "fsync" in error

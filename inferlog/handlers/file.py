@@ -6,8 +6,9 @@ that sort by time and are compressed with gzip on a background thread.
 
 Several processes of one job may point a handler at the same file. Every write and
 every rotation happens under an exclusive ``flock`` on a hidden lock file next to the
-log file; the writer then checks that the path still names the file it holds open,
-so a rotation done by another process is never written past. Each batch of lines
+log file, whose first bytes count rotations; a writer that sees the count change
+reopens the path, so a file another process has rotated away is never written to.
+Each batch of lines
 goes to the kernel in one ``write`` call on an ``O_APPEND`` descriptor, and a failed
 write is truncated away, so a reader sees whole lines only, apart from at most one
 torn last line left by a process killed in the middle of a ``write``. See
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-from inferlog._diagnostics import Counters, report
+from inferlog._diagnostics import Counters, report, report_once
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -678,19 +679,35 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
                 raise
             self._known_end = size + len(data)
             if self.fsync != "never":
+                # The lines are in the file: a failed fsync must not requeue them.
                 self._maybe_fsync(force=self.fsync == "always")
         finally:
             if lock_fd is not None:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     def _maybe_fsync(self, *, force: bool) -> None:
+        """Apply the fsync policy; a failure is reported and counted, never raised."""
         fd = self._fd
         if fd is None or self.fsync == "never":
             return
         now = time.monotonic()
         if force or now - self._last_fsync >= self.fsync_interval:
-            os.fsync(fd)
             self._last_fsync = now
+            try:
+                os.fsync(fd)
+            except OSError as err:
+                self._on_fsync_error(err)
+
+    def _on_fsync_error(self, err: OSError) -> None:
+        self.counters.add("fsync_errors")
+        report_once(
+            f"file-fsync-{id(self)}",
+            logging.ERROR,
+            "fsync of %s failed (%s); records written since the last successful fsync "
+            "may not survive a power loss; further fsync errors are only counted",
+            self.baseFilename,
+            err,
+        )
 
     def _on_write_error(self, err: OSError, now: float) -> None:
         self.counters.add("write_errors")
@@ -873,8 +890,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
 
     def _rotate_locked(self, now: float, stamp_time: float) -> None:
         fd = self._require_fd()
-        if self.fsync != "never":
-            os.fsync(fd)
+        self._maybe_fsync(force=True)
         if os.fstat(fd).st_size == 0 and self.when is not None:
             # Nothing to keep: only move the boundary on.
             self._rollover_at = next_rollover_time(now, self.when, self.interval, utc=self.utc)
