@@ -104,6 +104,8 @@ _GENERATION_BYTES: Final[int] = 8
 # Even with no rotation counted, the path is checked this often (seconds), so a file
 # removed or renamed by something other than inferlog is noticed.
 _PATH_CHECK_INTERVAL_SECONDS: Final[float] = 1.0
+# A background worker with nothing to do for this long exits.
+_WORKER_IDLE_SECONDS: Final[float] = 30.0
 
 _WRITE_ERRNOS_HINT: Final[dict[int, str]] = {
     errno.ENOSPC: "the disk is full",
@@ -918,7 +920,9 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         with self._jobs_cv:
             self._jobs.append((kind, path))
             self._stopping = False
-            if self._worker is None or not self._worker.is_alive():
+            # The worker clears ``_worker`` under this lock as it exits, so a job
+            # added here is either seen by the running worker or starts a new one.
+            if self._worker is None:
                 self._worker = threading.Thread(
                     target=self._work, name=f"inferlog-file-{self._stem}", daemon=True
                 )
@@ -929,8 +933,12 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         while True:
             with self._jobs_cv:
                 while not self._jobs and not self._stopping:
-                    self._jobs_cv.wait()
+                    # Rotations are rare: an idle worker exits rather than keep the
+                    # handler (and a thread) alive; the next rotation starts another.
+                    if not self._jobs_cv.wait(_WORKER_IDLE_SECONDS) and not self._jobs:
+                        break
                 if not self._jobs:
+                    self._worker = None
                     return
                 kind, path = self._jobs.popleft()
                 self._job_running = True
