@@ -174,8 +174,8 @@ def run(n: int, repeats: int) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100_000, help="calls per repeat")
-    parser.add_argument("--repeats", type=int, default=9, help="repeats per case")
+    parser.add_argument("-n", type=int, default=10_000, help="calls per repeat")
+    parser.add_argument("--repeats", type=int, default=40, help="repeats per case")
     args = parser.parse_args(argv)
     rows = run(args.n, args.repeats)
     floor = rows[0][1]
