@@ -44,6 +44,7 @@ DEFAULT_REORDER_WINDOW: Final[int] = 10_000
 #: Longest excerpt of an invalid line kept in :class:`InvalidLine` and reports.
 MAX_EXCERPT_CHARS: Final[int] = 200
 
+#: A file or directory path, as ``str`` or ``os.PathLike``.
 PathArg = Union[str, "os.PathLike[str]"]
 
 _TIMESTAMP_RE: Final = re.compile(
