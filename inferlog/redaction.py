@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -433,10 +434,14 @@ class Redactor:
         whose validator accepts; also say whether the first matching one retries inside.
         """
         hits = self._starts.Match(data[m_start : m_start + _START_WINDOW])
-        # The window is a heuristic pre-selection; if it says nothing, try them all.
-        order = sorted(hits) if hits else range(len(self._compiled))
+        # The window is a pre-selection (and RE2::Set answers nothing when its DFA runs
+        # out of memory): if no detector it names matches here, the others get a go.
+        order: list[int] = sorted(hits) if hits else []
+        rest = (i for i in range(len(self._compiled)) if i not in order)
         retry_inside: bool | None = None
-        for index in order:
+        for index in itertools.chain(order, rest):
+            if retry_inside is not None and index not in order:
+                break
             spans = self._own[index].find(data, m_start, anchored=True)
             if spans is None:
                 continue

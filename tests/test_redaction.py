@@ -200,6 +200,22 @@ def test_user_pattern_replaces_only_its_first_group() -> None:
     assert "ticket #[REDACTED:TICKET] ok" == redactor.redact("ticket #12345 ok")
 
 
+def test_user_pattern_longer_than_the_detector_window_is_still_found() -> None:
+    redactor = Redactor(patterns={"blob": r"BLOB\[[a-z]+\]"})
+    text = "x BLOB[" + "q" * 3000 + "] y"
+    assert "x [REDACTED:BLOB] y" == redactor.redact(text)
+
+
+def test_filter_is_idempotent_on_a_record() -> None:
+    record = _record("to %s", ("bob@example.com",), card="4111111111111111", n=3)
+    flt = RedactionFilter()
+    flt.filter(record)
+    first = (record.msg, dict(vars(record)))
+    flt.filter(record)
+    assert first == (record.msg, dict(vars(record)))
+    assert "[REDACTED:CARD]" == vars(record)["card"]
+
+
 def test_custom_detector_with_validator() -> None:
     def even(candidate: Candidate) -> bool:
         return int(candidate.value[-1]) % 2 == 0
