@@ -1,10 +1,11 @@
 """PII and secret redaction: :class:`Redactor` for text and data, :class:`RedactionFilter`.
 
 Speed comes from RE2 (``google-re2``): every enabled detector pattern is joined into
-one alternation that is scanned once over the text, in linear time. Only when that
-scan finds something does the redactor ask an ``re2.Set`` which detectors matched,
-run those detectors' own patterns, and call their validators (Luhn, mod-97, ...) on
-the candidates. A record without PII therefore costs one pass of a DFA over its text.
+one alternation that is scanned over the text, in linear time. Only where that scan
+finds something does the redactor ask an anchored ``re2.Set`` which detectors match
+at that position, run the first one's own pattern for its groups, and call its
+validator (Luhn, mod-97, ...). A record without PII therefore costs one pass of a DFA
+over its text.
 """
 
 from __future__ import annotations
