@@ -10,8 +10,10 @@ user configures it otherwise.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
+import weakref
 from collections import Counter
 
 INTERNAL_LOGGER_NAME = "inferlog.internal"
@@ -68,6 +70,7 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        _live_counters.add(self)
 
     def add(self, name: str, amount: int = 1) -> None:
         """Add ``amount`` to counter ``name``."""
@@ -90,3 +93,18 @@ class Counters:
             out = {k: v for k, v in self._counts.items() if v}
             self._counts.clear()
             return out
+
+
+_live_counters: weakref.WeakSet[Counters] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held one of these locks at fork time; in the
+    # child that thread no longer exists and the lock would never be released.
+    global _lock
+    _lock = threading.Lock()
+    for counters in list(_live_counters):
+        counters._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -19,6 +19,7 @@ from typing import Any
 
 from inferlog.config import configure, shutdown
 from inferlog.context import request_context
+from inferlog.handlers.file import log_files
 from inferlog.inference import inference
 from inferlog.propagation import ContextThreadPoolExecutor
 from inferlog.reader import read_records
@@ -126,7 +127,7 @@ class DemoSummary:
 
 
 def _summarise(log_file: Path) -> DemoSummary:
-    files = sorted(log_file.parent.glob(log_file.name + "*"))
+    files = [Path(name) for name in log_files(log_file)]
     by_model: dict[str, Counter[str]] = defaultdict(Counter)
     latencies: list[float] = []
     records = inference_records = errors = 0

@@ -23,9 +23,9 @@ def test_demo_command_writes_only_valid_json_lines_with_request_and_model_fields
         timeout=120,
         check=True,
     )
-    log_files = sorted((tmp_path / "logs").glob("inferlog.jsonl*"))
-    assert log_files, result.stderr
-    lines = [line for path in log_files for line in path.read_text(encoding="utf-8").splitlines()]
+    log_file = tmp_path / "logs" / "inferlog.jsonl"
+    assert log_file.exists(), result.stderr
+    lines = log_file.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]  # every line must parse
     assert all(isinstance(r, dict) and r.get("request_id") for r in records)
     calls = [r for r in records if r.get("logger") == "inferlog.inference"]
@@ -40,7 +40,7 @@ def test_demo_command_writes_only_valid_json_lines_with_request_and_model_fields
     # The summary counts what is in the files, and says where they are.
     assert f"{len(records)} JSON records" in result.stdout
     assert f"({len(calls)} inference calls, {len(failures)} failed)" in result.stdout
-    assert str((tmp_path / "logs" / "inferlog.jsonl").resolve()) in result.stdout
+    assert str(log_file.resolve()) in result.stdout
 
 
 def test_demo_never_writes_the_simulated_card_number_or_email(tmp_path: Path) -> None:
@@ -53,3 +53,19 @@ def test_demo_never_writes_the_simulated_card_number_or_email(tmp_path: Path) ->
 
 def test_demo_rejects_a_non_positive_request_count(tmp_path: Path) -> None:
     assert main(["demo", "--requests", "0", "--log-dir", str(tmp_path)]) == 2
+
+
+def test_demo_summary_counts_rotated_files_too(tmp_path: Path) -> None:
+    from inferlog.demo import _summarise
+
+    live = tmp_path / "inferlog.jsonl"
+    rotated = tmp_path / "inferlog.20261129T070000.000000Z.jsonl"
+    line = (
+        '{"timestamp":"2026-11-29T07:00:00Z","request_id":"r","model_id":"m",'
+        '"model_version":"1","latency_ms":1.0,"status":"ok"}\n'
+    )
+    rotated.write_text(line * 3, encoding="utf-8")
+    live.write_text(line * 2, encoding="utf-8")
+    summary = _summarise(live)
+    assert (summary.records, summary.inference_records) == (5, 5)
+    assert summary.files == [rotated, live]
