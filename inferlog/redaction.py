@@ -42,7 +42,7 @@ from inferlog._detectors import (
     user_key_regex,
 )
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
-from inferlog._record import iter_extras
+from inferlog._record import STANDARD_RECORD_ATTRS
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -752,16 +752,35 @@ class RedactionFilter(logging.Filter):
         owners: list[int] = []
         full_walk = redactor._collect(message, texts, 0)
         owners.extend([_MESSAGE] * len(texts))
-        extras = list(iter_extras(record))
-        for number, (key, value) in enumerate(extras):
+        # This loop runs on every record: it inlines iter_extras() (same rule: not a
+        # standard attribute, not private) and the common leaf types.
+        extras: list[tuple[str, Any]] = []
+        key_cache = redactor._key_cache
+        secret_field_on = redactor._secret_field_on
+        for key, value in record.__dict__.items():
+            if key in STANDARD_RECORD_ATTRS or key[:1] == "_":
+                continue
+            number = len(extras)
+            extras.append((key, value))
             if full_walk:
-                break
-            if redactor._secret_field_on and redactor.is_secret_key(key):
-                full_walk = True
-                break
-            before = len(texts)
-            full_walk = redactor._collect(value, texts, 0)
-            owners.extend([number] * (len(texts) - before))
+                continue
+            if secret_field_on:
+                secret = key_cache.get(key)
+                if secret is None:
+                    secret = redactor.is_secret_key(key)
+                if secret:
+                    full_walk = True
+                    continue
+            kind = type(value)
+            if kind is str:
+                texts.append(value)
+                owners.append(number)
+            elif value is None or kind is float or kind is bool:
+                continue
+            else:
+                before = len(texts)
+                full_walk = redactor._collect(value, texts, 0)
+                owners.extend([number] * (len(texts) - before))
         for number, attr in enumerate(_TEXT_ATTRS):
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
