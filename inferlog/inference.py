@@ -41,12 +41,8 @@ __all__ = [
     "DEFAULT_LOGGER_NAME",
     "DEFAULT_MAX_PAYLOAD_CHARS",
     "DEFAULT_MESSAGE",
-    "INPUT_VECTOR_LENGTH",
-    "OUTPUT_VECTOR_LENGTH",
     "STATUS_ERROR",
     "STATUS_OK",
-    "STREAM_CHUNKS",
-    "TIME_TO_FIRST_TOKEN_MS",
     "Inference",
     "InferenceCall",
     "capture_payload",
@@ -64,14 +60,6 @@ DEFAULT_LOGGER_NAME: Final = "inferlog.inference"
 DEFAULT_MESSAGE: Final = "inference"
 #: Longest captured payload, in characters of its JSON text, before it is cut.
 DEFAULT_MAX_PAYLOAD_CHARS: Final = 4096
-#: Milliseconds from the start of a call to its first token or chunk.
-TIME_TO_FIRST_TOKEN_MS: Final = "time_to_first_token_ms"
-#: Number of chunks a streamed call produced.
-STREAM_CHUNKS: Final = "stream_chunks"
-#: Length of the input vector of an embedding, vision or tabular model.
-INPUT_VECTOR_LENGTH: Final = "input_vector_length"
-#: Length of the output vector.
-OUTPUT_VECTOR_LENGTH: Final = "output_vector_length"
 #: ``status`` of a call that completed.
 STATUS_OK: Final = "ok"
 #: ``status`` of a call that raised, or that the code marked as failed.
@@ -259,9 +247,9 @@ class InferenceCall:
     def vectors(self, input: int | None = None, output: int | None = None) -> None:
         """Record input and/or output vector lengths, for embedding and tabular models."""
         if input is not None:
-            self._fields[INPUT_VECTOR_LENGTH] = input
+            self._fields[schema.INPUT_VECTOR_LENGTH] = input
         if output is not None:
-            self._fields[OUTPUT_VECTOR_LENGTH] = output
+            self._fields[schema.OUTPUT_VECTOR_LENGTH] = output
 
     def first_token(self) -> None:
         """Mark the first token (or chunk) as produced now; later marks are ignored.
@@ -361,10 +349,10 @@ class InferenceCall:
             count = self._user_callable("token_counter", spec.token_counter, payload)
             if isinstance(count, int) and not isinstance(count, bool):
                 self._fields[schema.INPUT_TOKEN_COUNT] = count
-        if INPUT_VECTOR_LENGTH not in self._fields:
+        if schema.INPUT_VECTOR_LENGTH not in self._fields:
             length = _vector_length(payload)
             if length is not None:
-                self._fields[INPUT_VECTOR_LENGTH] = length
+                self._fields[schema.INPUT_VECTOR_LENGTH] = length
 
     def _observe_response(self, payload: object) -> None:
         spec = self._spec
@@ -372,10 +360,10 @@ class InferenceCall:
             count = self._user_callable("token_counter", spec.token_counter, payload)
             if isinstance(count, int) and not isinstance(count, bool):
                 self._fields[schema.OUTPUT_TOKEN_COUNT] = count
-        if OUTPUT_VECTOR_LENGTH not in self._fields:
+        if schema.OUTPUT_VECTOR_LENGTH not in self._fields:
             length = _vector_length(payload)
             if length is not None:
-                self._fields[OUTPUT_VECTOR_LENGTH] = length
+                self._fields[schema.OUTPUT_VECTOR_LENGTH] = length
 
     def _on_chunk(self, chunk: object) -> None:
         self.first_token()
@@ -429,11 +417,11 @@ class InferenceCall:
         if spec.intent is not None:
             extra[schema.INTENT] = spec.intent
         if self._first_token_ns is not None:
-            extra[TIME_TO_FIRST_TOKEN_MS] = round(
+            extra[schema.TIME_TO_FIRST_TOKEN_MS] = round(
                 (self._first_token_ns - self._start_ns) / 1_000_000, 3
             )
         if self._streaming or self._chunks:
-            extra[STREAM_CHUNKS] = self._chunks
+            extra[schema.STREAM_CHUNKS] = self._chunks
         for name, value in spec.params.items():
             if name not in (schema.TEMPERATURE, schema.TOP_P, schema.SEED) and value is not None:
                 extra[name] = value

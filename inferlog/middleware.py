@@ -46,13 +46,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
-    "CLIENT_ADDRESS",
     "DEFAULT_ACCESS_LOGGER_NAME",
-    "METHOD",
-    "PATH",
-    "RESPONSE_SIZE",
-    "STATUS_CODE",
-    "USER_AGENT",
     "ASGIMiddleware",
     "WSGIMiddleware",
     "report_exception",
@@ -60,20 +54,6 @@ __all__ = [
 
 #: Logger of the access records unless ``logger=`` says otherwise.
 DEFAULT_ACCESS_LOGGER_NAME: Final = "inferlog.access"
-# The access record's own fields; request_id, latency_ms, status and error_code are
-# the schema's.
-#: HTTP method.
-METHOD: Final = "method"
-#: Request path, without the query string.
-PATH: Final = "path"
-#: HTTP status code of the response.
-STATUS_CODE: Final = "status_code"
-#: The peer's address.
-CLIENT_ADDRESS: Final = "client_address"
-#: The ``User-Agent`` header, cut to 512 characters.
-USER_AGENT: Final = "user_agent"
-#: Bytes of response body sent.
-RESPONSE_SIZE: Final = "response_size"
 # Longest user agent kept: the header is client-controlled and unbounded.
 _MAX_USER_AGENT_CHARS: Final = 512
 _SERVER_ERROR: Final = 500
@@ -207,9 +187,9 @@ class _AccessLog:
             extra: dict[str, Any] = {}
             if access.request_id is not None:
                 extra[schema.REQUEST_ID] = access.request_id
-            extra[METHOD] = access.method
-            extra[PATH] = access.path
-            extra[STATUS_CODE] = status_code
+            extra[schema.METHOD] = access.method
+            extra[schema.PATH] = access.path
+            extra[schema.STATUS_CODE] = status_code
             extra[schema.LATENCY_MS] = round((end - access.start_ns) / 1_000_000, 3)
             level = self.level
             if exc is not None and _is_cancellation(exc):
@@ -226,10 +206,10 @@ class _AccessLog:
             else:
                 extra[schema.STATUS] = STATUS_OK
             if access.client_address is not None:
-                extra[CLIENT_ADDRESS] = access.client_address
+                extra[schema.CLIENT_ADDRESS] = access.client_address
             if access.user_agent is not None:
-                extra[USER_AGENT] = access.user_agent
-            extra[RESPONSE_SIZE] = access.response_size
+                extra[schema.USER_AGENT] = access.user_agent
+            extra[schema.RESPONSE_SIZE] = access.response_size
             if extra[schema.STATUS] == STATUS_ERROR:
                 # Release what error-triggered buffering held, even for a 5xx that
                 # no exception explains.

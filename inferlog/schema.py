@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 __all__ = [
+    "CLIENT_ADDRESS",
     "COLLISION_PREFIX",
     "CORE_FIELDS",
     "DROPPED_FIELDS_FIELD",
@@ -20,6 +21,7 @@ __all__ = [
     "FORMAT_ERROR_FIELD",
     "INFERENCE_FIELDS",
     "INPUT_TOKEN_COUNT",
+    "INPUT_VECTOR_LENGTH",
     "INTENT",
     "LATENCY_MS",
     "LEVEL",
@@ -27,6 +29,7 @@ __all__ = [
     "MESSAGE",
     "MESSAGE_ARGS_FIELD",
     "MESSAGE_ERROR_FIELD",
+    "METHOD",
     "MODEL_ID",
     "MODEL_VERSION",
     "OTEL_EXCEPTION_MESSAGE",
@@ -35,18 +38,26 @@ __all__ = [
     "OTEL_NAMES",
     "OTEL_STACK_INFO",
     "OUTPUT_TOKEN_COUNT",
+    "OUTPUT_VECTOR_LENGTH",
+    "PATH",
     "REQUEST_ID",
     "REQUEST_PAYLOAD",
     "RESPONSE_PAYLOAD",
+    "RESPONSE_SIZE",
+    "SAMPLE_RATE",
     "SCHEMAS",
     "SEED",
     "SPAN_ID",
     "STACK_INFO_FIELD",
     "STATUS",
+    "STATUS_CODE",
+    "STREAM_CHUNKS",
     "TEMPERATURE",
     "TIMESTAMP",
+    "TIME_TO_FIRST_TOKEN_MS",
     "TOP_P",
     "TRACE_ID",
+    "USER_AGENT",
     "USER_ID",
     "SchemaName",
     "field_name",
@@ -75,6 +86,33 @@ REQUEST_PAYLOAD: Final = "request_payload"
 RESPONSE_PAYLOAD: Final = "response_payload"
 TRACE_ID: Final = "trace_id"
 SPAN_ID: Final = "span_id"
+#: Fraction of requests a sampler kept when it kept this record (see sampling).
+SAMPLE_RATE: Final = "sample_rate"
+
+# Further inference fields, written by ``inferlog.inference`` where they apply.
+#: Milliseconds from the start of a call to its first token or chunk.
+TIME_TO_FIRST_TOKEN_MS: Final = "time_to_first_token_ms"
+#: Number of chunks a streamed call produced.
+STREAM_CHUNKS: Final = "stream_chunks"
+#: Length of the input vector of an embedding, vision or tabular model.
+INPUT_VECTOR_LENGTH: Final = "input_vector_length"
+#: Length of the output vector.
+OUTPUT_VECTOR_LENGTH: Final = "output_vector_length"
+
+# The access record's own fields, written by the ASGI and WSGI middleware; its
+# request_id, latency_ms, status and error_code are the fields above.
+#: HTTP method.
+METHOD: Final = "method"
+#: Request path, without the query string.
+PATH: Final = "path"
+#: HTTP status code of the response.
+STATUS_CODE: Final = "status_code"
+#: The peer's address.
+CLIENT_ADDRESS: Final = "client_address"
+#: The ``User-Agent`` header.
+USER_AGENT: Final = "user_agent"
+#: Bytes of response body sent.
+RESPONSE_SIZE: Final = "response_size"
 
 #: Fields every record has, first, in this order.
 CORE_FIELDS: Final[tuple[str, ...]] = (TIMESTAMP, LEVEL, LOGGER, MESSAGE)
@@ -127,6 +165,12 @@ OTEL_NAMES: Final = MappingProxyType(
         ERROR_CODE: "error.type",
         USER_ID: "enduser.id",
         STACK_INFO_FIELD: "code.stacktrace",
+        METHOD: "http.request.method",
+        PATH: "url.path",
+        STATUS_CODE: "http.response.status_code",
+        CLIENT_ADDRESS: "client.address",
+        USER_AGENT: "user_agent.original",
+        RESPONSE_SIZE: "http.response.body.size",
     }
 )
 
