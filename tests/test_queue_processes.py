@@ -66,7 +66,7 @@ def test_sigterm_after_n_records_leaves_all_n_in_the_file(tmp_path: Path) -> Non
 
         class SlowFileHandler(logging.FileHandler):
             def emit(self, record):
-                time.sleep(0.002)  # 600 records take over a second to write
+                time.sleep(0.003)  # 600 records take about two seconds to write
                 super().emit(record)
 
         path, n = sys.argv[1], int(sys.argv[2])

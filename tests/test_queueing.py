@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inferlog._record import STANDARD_RECORD_ATTRS
@@ -572,7 +572,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     extras=st.dictionaries(
         st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
