@@ -7,11 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inferlog._version import __version__  # noqa: E402
+from inferlog._version import __version__
 
 project = "inferlog"
 author = "inferlog developers"
-copyright = "2026, inferlog developers"  # noqa: A001
+copyright = "2026, inferlog developers"
 release = __version__
 version = __version__
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import traceback
 from types import TracebackType
-from typing import TypedDict, Union
+from typing import TypeAlias, TypedDict
 
-ExcInfo = Union[
-    tuple[type[BaseException], BaseException, Union[TracebackType, None]],
-    tuple[None, None, None],
-]
+#: What ``sys.exc_info()`` returns, as ``LogRecord.exc_info`` holds it.
+ExcInfo: TypeAlias = (
+    tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+)
 
 #: Attribute name under which a prepared record carries its exception description.
 EXCEPTION_ATTR = "exception"
