@@ -726,20 +726,25 @@ class QueueHandler(logging.handlers.QueueHandler):
     def _drain(self) -> None:
         """Deliver batches until the buffer is empty (or the shutdown gives up)."""
         while not self._abandon:
+            swapped: collections.deque[logging.LogRecord] | None = None
             with self._lock:
-                taken = self._buffer
-                if taken:
-                    # Swap rather than pop one by one: callers wait on this lock.
+                buffer = self._buffer
+                if buffer:
+                    # Swap rather than pop one by one: callers wait on this lock. Only
+                    # the swapped-out deque may be read once the lock is released;
+                    # the current one is filling up again.
                     self._buffer = collections.deque()
+                    swapped = buffer
                     if self._waiters:
                         self._not_full.notify_all()
-                    relieved = len(taken) < self.queue_size // 2
+                    relieved = len(buffer) < self.queue_size // 2
                 else:
                     self._drained_upto = self._accepted
                     relieved = True
                 summary = self._take_summary() if relieved and self._dropped_pending else None
+            taken = list(swapped) if swapped is not None else []
             if taken:
-                self._deliver(list(taken))
+                self._deliver(taken)
             if summary is not None:
                 self._announce(summary)
                 self._deliver([summary], count=False)

@@ -650,3 +650,34 @@ def test_shutdown_from_a_thread_interrupted_inside_enqueue_still_delivers(
         report = qh.shutdown(timeout=2)
     assert (False, 0) == (report.timed_out, report.spilled)
     assert [f"m{i}" for i in range(100)] == sink.messages()
+
+
+def test_records_arrive_exactly_once_when_the_listener_races_the_callers(
+    logger: logging.Logger,
+) -> None:
+    # A listener that wakes constantly and finds the buffer empty half the time, with
+    # thread switches forced every few microseconds: the window between taking the
+    # buffer and reading it is hit often.
+    qh, sink = _attach(logger, flush_interval=0.0005, batch_size=8)
+    per_thread = 10_000
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+
+        def produce(tid: int) -> None:
+            for i in range(per_thread):
+                logger.info("t", extra={"tid": tid, "seq": i})
+
+        threads = [threading.Thread(target=produce, args=(t,)) for t in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert qh.force_flush(30)
+    finally:
+        sys.setswitchinterval(previous)
+    by_thread: dict[int, list[int]] = {}
+    for r in sink.records:
+        by_thread.setdefault(r.__dict__["tid"], []).append(r.__dict__["seq"])
+    assert {t: list(range(per_thread)) for t in range(2)} == by_thread
+    qh.close()
