@@ -11,18 +11,18 @@ from typing import Any
 _PROBE = logging.LogRecord("probe", logging.INFO, __file__, 0, "", None, None)
 
 #: Attributes every ``LogRecord`` has, plus those that ``Formatter.format`` adds.
-STANDARD_RECORD_ATTRS: frozenset[str] = frozenset(
-    {*vars(_PROBE), "message", "asctime", "taskName"}
-)
+STANDARD_RECORD_ATTRS: frozenset[str] = frozenset({*vars(_PROBE), "message", "asctime", "taskName"})
 
 
-def iter_extras(record: logging.LogRecord) -> Iterator[tuple[str, Any]]:
+def iter_extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
     """Yield ``(name, value)`` for every non-standard, non-private attribute of ``record``.
 
     These are the ``extra=`` fields, the ones stamped by inferlog's filters and
-    ``exception`` when a queue has prepared the record.
+    ``exception`` when a queue has prepared the record. Names are normally str, but
+    ``extra={1: ...}`` puts other keys into the record's ``__dict__``: those are
+    yielded as they are, never skipped, since their values may carry PII.
     """
     for key, value in record.__dict__.items():
-        if key in STANDARD_RECORD_ATTRS or key.startswith("_"):
+        if isinstance(key, str) and (key in STANDARD_RECORD_ATTRS or key.startswith("_")):
             continue
         yield key, value

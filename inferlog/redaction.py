@@ -91,6 +91,33 @@ _START_WINDOW = 1_024
 _MESSAGE = -1
 _TEXT_ATTR_BASE = -2
 _TEXT_ATTRS = ("exc_text", "stack_info", "message")
+#: Private record attribute (never an extra) naming the configuration that redacted it.
+REDACTED_MARK_ATTR = "_inferlog_redacted"
+# One mark per distinct configuration, shared by every Redactor built with it, so that
+# a record redacted by one filter is recognised by any equivalent one. Holding the
+# configurations keeps their callables alive, so no identity is ever reused.
+_MARKS: dict[tuple[Any, ...], _RedactionMark] = {}
+
+
+class _RedactionMark:
+    """The identity of one redaction configuration, stamped on the records it redacted."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def __repr__(self) -> str:
+        return f"<redaction configuration {self.number}>"
+
+
+def _callable_identity(function: object) -> object:
+    # The built-in validators are rebuilt per Redactor (some are closures over its safe
+    # keys, which the configuration tuple holds anyway): name them, not their object.
+    if getattr(function, "__module__", None) == "inferlog._detectors":
+        return getattr(function, "__qualname__", function)
+    return function
+
 
 # Types whose values cannot carry text worth redacting (ints are handled apart: a
 # 16-digit int can be a card number).
@@ -270,6 +297,32 @@ class Redactor:
             f"Redactor(detectors={[d.name for d in enabled]!r}, "
             f"modes={ {n: m for n, m in effective.items() if m != 'mask'}!r})"
         )
+        configuration = (
+            tuple(
+                (
+                    c.detector.name,
+                    c.detector.pattern,
+                    c.mode,
+                    c.detector.mask_label,
+                    c.detector.retry_inside,
+                    c.detector.shrink,
+                    _callable_identity(c.detector.validator),
+                    _callable_identity(c.detector.normalize),
+                )
+                for c in self._compiled
+            ),
+            self._user_key_suffixes,
+            self._safe_keys,
+            self._secret_field_on,
+            self._secret_field_mode,
+            # Keyed pseudonyms differ by key: tell keys apart without keeping one.
+            hmac.new(self.__key, b"inferlog-redaction-mark", hashlib.sha256).digest(),
+        )
+        mark = _MARKS.get(configuration)
+        if mark is None:
+            mark = _MARKS.setdefault(configuration, _RedactionMark(len(_MARKS)))
+        #: Stamped on records this redactor's filter redacted (see RedactionFilter).
+        self.mark: _RedactionMark = mark
         self._token_re = re2.compile(TOKEN_PATTERN, _re2_options())
         self._field_token = self._secret_field_token_factory()
         self._token_matcher = _Matcher(self._token_re)
@@ -712,9 +765,19 @@ class RedactionFilter(logging.Filter):
         self.counters = _diagnostics.Counters()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact ``record`` in place and keep it."""
+        """Redact ``record`` in place and keep it.
+
+        A record that this filter, or any with an equivalent configuration, already
+        redacted (several sinks behind one queue share the record) carries a private
+        mark and is not scanned again.
+        """
+        attributes = record.__dict__
+        mark = self.redactor.mark
+        if attributes.get(REDACTED_MARK_ATTR) is mark:
+            return True
         try:
             self._redact_record(record)
+            attributes[REDACTED_MARK_ATTR] = mark
         except Exception as err:  # pragma: no cover - every field is guarded below
             self._failed("record", err)
             record.msg, record.args = FAILED_TOKEN, None
@@ -754,20 +817,23 @@ class RedactionFilter(logging.Filter):
         owners.extend([_MESSAGE] * len(texts))
         # This loop runs on every record: it inlines iter_extras() (same rule: not a
         # standard attribute, not private) and the common leaf types.
-        extras: list[tuple[str, Any]] = []
+        extras: list[tuple[Any, Any]] = []
         key_cache = redactor._key_cache
         secret_field_on = redactor._secret_field_on
         attributes = record.__dict__
         # A set difference in C leaves the dozen extras out of some thirty attributes.
         for key in attributes.keys() - STANDARD_RECORD_ATTRS:
-            if key[:1] == "_":
+            # ``extra={1: ...}`` leaves non-str keys here: keep them, their values may
+            # hold PII, but only str names can be private or name a secret.
+            is_name = isinstance(key, str)
+            if is_name and key[:1] == "_":
                 continue
             value = attributes[key]
             number = len(extras)
             extras.append((key, value))
             if full_walk:
                 continue
-            if secret_field_on:
+            if secret_field_on and is_name:
                 secret = key_cache.get(key)
                 if secret is None:
                     secret = redactor.is_secret_key(key)
@@ -801,11 +867,12 @@ class RedactionFilter(logging.Filter):
         for number, (key, value) in enumerate(extras):
             if touched is not None and number not in touched:
                 continue
-            if redactor._secret_field_on and redactor.is_secret_key(key):
+            # record.__dict__ rather than setattr/delattr: keys need not be str.
+            if redactor._secret_field_on and isinstance(key, str) and redactor.is_secret_key(key):
                 if redactor._secret_field_mode == "drop":
-                    delattr(record, key)
+                    del attributes[key]
                 elif value is not None and value != "":
-                    setattr(record, key, redactor._field_token(value))
+                    attributes[key] = redactor._field_token(value)
                 continue
             new: Any
             try:
@@ -817,9 +884,9 @@ class RedactionFilter(logging.Filter):
                 self._failed("field", err)
                 new, changed, dropped = FAILED_TOKEN, True, False
             if dropped:
-                delattr(record, key)
+                del attributes[key]
             elif changed:
-                setattr(record, key, new)
+                attributes[key] = new
         for number, attr in enumerate(_TEXT_ATTRS):
             if touched is not None and _TEXT_ATTR_BASE - number not in touched:
                 continue

@@ -18,9 +18,11 @@ from strategies import extras as any_extras
 
 from inferlog import _diagnostics
 from inferlog._detectors import builtin_detectors
+from inferlog._record import iter_extras
 from inferlog.redaction import (
     BUILTIN_NAMES,
     FAILED_TOKEN,
+    REDACTED_MARK_ATTR,
     Candidate,
     Detector,
     RedactionFilter,
@@ -339,8 +341,13 @@ def test_cycles_and_deep_nesting_are_cut_not_recursed_forever() -> None:
 _SAFE_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10)
 _SAFE_NUMBER = st.integers(0, 9999).map(str)
 _PUNCT = st.sampled_from(["", ",", ".", "!", "?", ";"])
+# A word before every number: numbers side by side ("100 10 1000", "415 555 0132")
+# are a real SSN or phone number in spaced form, not text without PII.
 _safe_text = st.lists(
-    st.tuples(st.one_of(_SAFE_WORD, _SAFE_NUMBER), _PUNCT).map("".join), max_size=30
+    st.tuples(st.one_of(_SAFE_WORD, st.tuples(_SAFE_WORD, _SAFE_NUMBER).map(" ".join)), _PUNCT).map(
+        "".join
+    ),
+    max_size=30,
 ).map(" ".join)
 _delims = st.sampled_from([(" ", " "), ("(", ")"), ('"', '"'), (": ", "."), ("<", ">")])
 
@@ -658,3 +665,106 @@ def test_filter_from_dict_config() -> None:
 def test_filter_rejects_both_a_redactor_and_options() -> None:
     with pytest.raises(ValueError, match="either"):
         RedactionFilter(redactor=DEFAULT, modes={"email": "hash"})
+
+
+class _CountingFilter(RedactionFilter):
+    """Counts the records it actually redacts (not the ones it recognises as done)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.redacted = 0
+
+    def _redact_record(self, record: logging.LogRecord) -> None:
+        self.redacted += 1
+        super()._redact_record(record)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _log_through(filters: list[RedactionFilter], message: str) -> list[_ListHandler]:
+    logger = logging.getLogger("redaction.two_sinks")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handlers = []
+    for flt in filters:
+        handler = _ListHandler()
+        handler.addFilter(flt)
+        logger.addHandler(handler)
+        handlers.append(handler)
+    try:
+        logger.info(message)
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+    return handlers
+
+
+def test_filter_shared_by_two_sinks_redacts_a_record_once() -> None:
+    flt = _CountingFilter()
+    first, second = _log_through([flt, flt], "mail bob@example.com")
+    assert 1 == flt.redacted
+    assert ["mail [REDACTED:EMAIL]"] == [r.getMessage() for r in second.records]
+    assert first.records == second.records
+
+
+def test_equivalent_filter_skips_a_record_already_redacted() -> None:
+    one, other = _CountingFilter(), _CountingFilter()
+    _log_through([one, other], "card 4111 1111 1111 1111")
+    assert (1, 0) == (one.redacted, other.redacted)
+    assert one.redactor.mark is other.redactor.mark
+
+
+def test_differently_configured_filter_redacts_again() -> None:
+    lenient = _CountingFilter(detectors={"ipv4": False})
+    strict = _CountingFilter()
+    (_first, second) = _log_through([lenient, strict], "from 203.0.113.9")
+    assert (1, 1) == (lenient.redacted, strict.redacted)
+    assert "from [REDACTED:IPV4]" == second.records[0].getMessage()
+    assert lenient.redactor.mark is not strict.redactor.mark
+
+
+def test_hash_keys_make_configurations_differ() -> None:
+    assert (
+        Redactor(modes={"email": "hash"}, hash_key="a").mark
+        is not Redactor(modes={"email": "hash"}, hash_key="b").mark
+    )
+
+
+def test_the_mark_is_not_an_extra() -> None:
+    record = _record("bob@example.com")
+    RedactionFilter().filter(record)
+    assert REDACTED_MARK_ATTR in vars(record)
+    assert REDACTED_MARK_ATTR not in dict(iter_extras(record))
+
+
+def test_extra_with_a_non_str_key_is_redacted_and_nothing_raises() -> None:
+    handler = _ListHandler()
+    logger = logging.getLogger("redaction.non_str_key")
+    logger.propagate = False
+    logger.addHandler(handler)
+    handler.addFilter(flt := _CountingFilter())
+    try:
+        logger.warning("x", extra={1: "secret 4111 1111 1111 1111", 2: {"password": "pw"}})  # type: ignore[dict-item]
+    finally:
+        logger.removeHandler(handler)
+    record = handler.records[0]
+    assert 0 == flt.counters.get("errors")
+    assert "x" == record.msg
+    assert "secret [REDACTED:CARD]" == vars(record)[1]
+    assert {"password": "[REDACTED:SECRET]"} == vars(record)[2]
+    assert {1: "secret [REDACTED:CARD]", 2: {"password": "[REDACTED:SECRET]"}} == {
+        k: v for k, v in iter_extras(record) if not isinstance(k, str)
+    }
+
+
+def test_iter_extras_yields_non_str_keys() -> None:
+    record = _record("m", user="u")
+    record.__dict__[7] = "seven"
+    assert {"user": "u", 7: "seven"} == dict(iter_extras(record))
