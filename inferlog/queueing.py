@@ -450,6 +450,7 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._flush_wanted = 0
         self._inflight: list[logging.LogRecord] = []
         self._cursor = 0
+        self._busy = False  # the listener holds a batch taken from the buffer
         self._dropped_pending: collections.Counter[str] = collections.Counter()
         self._dropped_total: collections.Counter[str] = collections.Counter()
         self._spilled = 0
@@ -735,6 +736,7 @@ class QueueHandler(logging.handlers.QueueHandler):
                     # the current one is filling up again.
                     self._buffer = collections.deque()
                     swapped = buffer
+                    self._busy = True  # set under the lock: _drain_here relies on it
                     if self._waiters:
                         self._not_full.notify_all()
                     relieved = len(buffer) < self.queue_size // 2
@@ -744,7 +746,10 @@ class QueueHandler(logging.handlers.QueueHandler):
                 summary = self._take_summary() if relieved and self._dropped_pending else None
             taken = list(swapped) if swapped is not None else []
             if taken:
-                self._deliver(taken)
+                try:
+                    self._deliver(taken)
+                finally:
+                    self._busy = False
             if summary is not None:
                 self._announce(summary)
                 self._deliver([summary], count=False)
@@ -991,7 +996,7 @@ class QueueHandler(logging.handlers.QueueHandler):
     def _drain_here(self, listener: threading.Thread | None, deadline: float) -> None:
         """Deliver the buffer on this thread, which holds the lock; stop at ``deadline``."""
         # The listener finishes the batch it holds, then blocks on our lock.
-        while listener is not None and listener.is_alive() and self._inflight:
+        while listener is not None and listener.is_alive() and self._busy:
             if time.monotonic() >= deadline:
                 return
             time.sleep(0.001)
