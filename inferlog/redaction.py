@@ -15,7 +15,9 @@ import hashlib
 import hmac
 import itertools
 import logging
+import operator
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -133,6 +135,11 @@ _ATOMIC_SAFE: tuple[type, ...] = (
     Decimal,
 )
 _BIG_INT = 10**8
+# RE2's \b is ASCII: these bytes are the word characters it sees.
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# In a pattern, an assertion other than \b, which a window or a joined text would see
+# differently from the text itself (^ $ \A \z \B); "[^" only negates a class.
+_EDGE_ASSERTION = re.compile(r"\$|\\[AzB]|(?<!\[)\^")
 
 
 def _re2_options() -> Any:
@@ -341,6 +348,17 @@ class Redactor:
             starts.Add(runner.detector.pattern)
         starts.Compile()
         self._starts: Any = starts
+        # The binding's raw Set.Match skips a wrapper call per hit.
+        raw_set = getattr(starts, "_set", None)
+        self._set_match: Callable[[bytes], list[int] | None] = (
+            raw_set.Match if raw_set is not None else starts.Match
+        )
+        # Whether every pattern sees a window of the text, or the record's texts
+        # joined by newlines, as it sees the text itself: true unless a pattern has
+        # an assertion other than \b.
+        self._set_exact = not any(
+            _EDGE_ASSERTION.search(c.detector.pattern) for c in self._compiled
+        )
         self._own = tuple(_Matcher(runner.regex) for runner in self._compiled)
 
     def __repr__(self) -> str:
@@ -416,15 +434,19 @@ class Redactor:
             raise TypeError(f"redact() takes a str, not {type(text).__name__}")
         return self._redact_text(text)[0]
 
-    def _redact_text(self, text: str) -> tuple[str, bool]:
-        """Redact one string; the flag says a ``drop``-mode detector hit it."""
+    def _redact_text(self, text: str, start: int = 0) -> tuple[str, bool]:
+        """Redact one string; the flag says a ``drop``-mode detector hit it.
+
+        ``start`` is a byte offset before which the text is known to hold no match
+        (found by the filter's scan of the whole record), so the first pass begins there.
+        """
         gate = self._gate
         if gate is None:
             return text, False
         try:
             data = text.encode("utf-8", "surrogatepass")
             # The scan's first search is the gate: text without a match costs one scan.
-            out, dropped = self._redact_bytes(data)
+            out, dropped = self._redact_bytes(data, start)
             if out is data:
                 return text, False
             return out.decode("utf-8", "surrogatepass"), dropped
@@ -432,12 +454,13 @@ class Redactor:
             _report_failure("text", err)
             return FAILED_TOKEN, False
 
-    def _redact_bytes(self, data: bytes) -> tuple[bytes, bool]:
+    def _redact_bytes(self, data: bytes, start: int = 0) -> tuple[bytes, bool]:
         dropped = False
         gate = self._gate
         assert gate is not None
         for _ in range(MAX_PASSES):
-            new, hit_drop = self._scan(data)
+            new, hit_drop = self._scan(data, start)
+            start = 0
             if new is data:
                 break
             data = new
@@ -448,29 +471,34 @@ class Redactor:
                 break
         return data, dropped
 
-    def _scan(self, data: bytes) -> tuple[bytes, bool]:
+    def _scan(self, data: bytes, pos: int = 0) -> tuple[bytes, bool]:
         """One left-to-right pass of every detector at once over ``data``."""
         gate = self._gate
         assert gate is not None
+        find = gate.find
+        resolve = self._resolve
         pieces: list[bytes] = []
         last = 0
-        pos = 0
         size = len(data)
         retries = 0
         dropped = False
+        # Only text that already holds a token needs each candidate checked against
+        # the tokens around it (see _overlaps_token); a fresh record usually holds none.
+        tokens = b"[REDACTED:" in data or b"<" in data
         while pos <= size:
-            spans = gate.find(data, pos)
+            spans = find(data, pos)
             if spans is None:
                 break
             m_start, m_end = spans[0]
-            found, retry_inside = self._resolve(data, m_start)
+            found, retry_inside = resolve(data, m_start, m_end, tokens)
             if found is not None:
                 runner, start, end, resume = found
                 pieces.append(data[last:start])
                 pieces.append(runner.replace(data[start:end]))
                 last = end
-                dropped = dropped or runner.mode == "drop"
-                pos = max(resume, m_start + 1)
+                if runner.mode == "drop":
+                    dropped = True
+                pos = resume if resume > m_start else m_start + 1
             elif retry_inside and retries < MAX_INSIDE_RETRIES:
                 retries += 1
                 pos = m_start + 1
@@ -482,12 +510,35 @@ class Redactor:
         return b"".join(pieces), dropped
 
     def _resolve(
-        self, data: bytes, m_start: int
+        self, data: bytes, m_start: int, m_end: int = -1, tokens: bool = True
     ) -> tuple[tuple[_Compiled, int, int, int] | None, bool]:
         """Find the first detector, in priority order, that matches at ``m_start`` and
         whose validator accepts; also say whether the first matching one retries inside.
+
+        ``m_end`` is where the gate's match ends, ``tokens`` whether ``data`` may hold
+        a token at all.
         """
-        hits = self._starts.Match(data[m_start : m_start + _START_WINDOW])
+        hits = self._set_match(data[m_start : m_start + _START_WINDOW])
+        if (
+            hits is not None
+            and len(hits) == 1
+            and m_start < m_end < m_start + _START_WINDOW
+            and self._set_exact
+            and (m_start == 0 or data[m_start - 1] not in _WORD_BYTES)
+        ):
+            # The gate is the detectors' alternation, so its match [m_start, m_end) is
+            # the first detector's (in priority order) that matches here. The window
+            # holds that whole match with the same context (no earlier word byte for a
+            # leading \b to see), so the Set names it; named alone, it is the winner,
+            # and a detector without groups replaces exactly the gate's span: its own
+            # pattern need not run again.
+            index = hits[0]
+            runner = self._compiled[index]
+            if not runner.group_count:
+                accepted = self._accept(data, runner.detector, m_start, m_end, m_start, tokens)
+                if accepted >= 0:
+                    resume = m_end if accepted == m_end else accepted
+                    return (runner, m_start, accepted, resume), runner.detector.retry_inside
         # The window is a pre-selection (and RE2::Set answers nothing when its DFA runs
         # out of memory): if no detector it names matches here, the others get a go.
         order: list[int] = sorted(hits) if hits else []
@@ -509,25 +560,30 @@ class Redactor:
                     break
             if end <= start:
                 continue
-            accepted = self._accept(data, runner.detector, start, end, m_start)
+            accepted = self._accept(data, runner.detector, start, end, m_start, tokens)
             if accepted >= 0:
                 # Cut short by Detector.shrink: rescan what was cut off.
                 resume = spans[0][1] if accepted == end else accepted
                 return (runner, start, accepted, resume), bool(retry_inside)
         return None, bool(retry_inside)
 
-    def _accept(self, data: bytes, det: Detector, start: int, end: int, m_start: int) -> int:
+    def _accept(
+        self, data: bytes, det: Detector, start: int, end: int, m_start: int, tokens: bool = True
+    ) -> int:
         """Return the end of the span to replace, or -1 to leave the candidate alone."""
         validator = det.validator
-        ends = [end]
-        if det.shrink:
-            ends.extend(
-                i
-                for i in range(end - 1, start, -1)
-                if data[i] in (0x20, 0x2D)  # space, dash
-            )
-        for candidate_end in ends:
-            if self._overlaps_token(data, start, candidate_end):
+        if not tokens or not self._overlaps_token(data, start, end):
+            if validator is None or validator(Candidate(data, start, end, m_start, end)):
+                return end
+        else:
+            return -1
+        if not det.shrink:
+            return -1
+        # Cut back at each inner space or dash, longest first (only after a rejection).
+        for candidate_end in range(end - 1, start, -1):
+            if data[candidate_end] not in (0x20, 0x2D):  # space, dash
+                continue
+            if tokens and self._overlaps_token(data, start, candidate_end):
                 return -1
             if validator is None or validator(
                 Candidate(data, start, candidate_end, m_start, candidate_end)
@@ -663,32 +719,51 @@ class Redactor:
 
     # --- cheap whole-record pre-check ----------------------------------------------------
 
-    def _touched(self, texts: list[str], owners: list[int]) -> set[int]:
-        """Scan ``texts`` joined, once; return the owners of the texts a match touches.
+    def _touched(self, texts: list[str]) -> dict[int, int]:
+        """Scan ``texts`` joined, once; map each text a match touches to a byte offset
+        in it before which it holds no match.
 
         The joining newline makes every detector behave at a text's edges as it does
-        at the start or end of a string, so a text holding a match is always touched.
+        at the start or end of a string (patterns with other assertions than \\b are
+        the exception: then every text is reported, from 0). So a text's own scan
+        finds its leftmost match where the joined scan did, unless that match went on
+        into the next text: the texts such a match reaches are reported from 0. Once a
+        text is reported the scan jumps to the next one: the text's own redaction
+        scans the rest of it, so each byte is scanned once.
         """
         gate = self._gate
         if gate is None or not texts:
-            return set()
-        joined = "\n".join(texts).encode("utf-8", "surrogatepass")
+            return {}
+        if not self._set_exact:
+            return dict.fromkeys(range(len(texts)), 0)
+        joined_text = "\n".join(texts)
+        joined = joined_text.encode("utf-8", "surrogatepass")
         spans = gate.find(joined, 0)
         if spans is None:
-            return set()
+            return {}
         starts: list[int] = []
         offset = 0
-        for text in texts:
-            starts.append(offset)
-            offset += len(text.encode("utf-8", "surrogatepass")) + 1
-        touched: set[int] = set()
+        if len(joined) == len(joined_text):  # ASCII: byte offsets are char offsets
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+        else:
+            for text in texts:
+                starts.append(offset)
+                offset += len(text.encode("utf-8", "surrogatepass")) + 1
+        found: dict[int, int] = {}
+        count = len(texts)
         while spans is not None:
             m_start, m_end = spans[0]
             first = bisect.bisect_right(starts, m_start) - 1
             last = bisect.bisect_right(starts, max(m_start, m_end - 1)) - 1
-            touched.update(owners[first : last + 1])
-            spans = gate.find(joined, m_end if m_end > m_start else m_start + 1)
-        return touched
+            found.setdefault(first, m_start - starts[first])
+            for index in range(first + 1, last + 1):
+                found[index] = 0
+            if last + 1 >= count:
+                break
+            spans = gate.find(joined, starts[last + 1])
+        return found
 
     def _collect(self, value: Any, texts: list[str], depth: int) -> bool:
         """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.
@@ -719,6 +794,28 @@ class Redactor:
         if kind is list or kind is tuple:
             return any(self._collect(item, texts, depth + 1) for item in value)
         return True
+
+
+class _RecordPlan:
+    """The extras of one record layout: their names, and a C-level reader of their values."""
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.values: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        if not keys:
+            self.values = lambda _attributes: ()
+        elif len(keys) == 1:
+            key = keys[0]
+            self.values = lambda attributes: (attributes[key],)
+        else:
+            self.values = operator.itemgetter(*keys)
+
+
+_NO_PLAN: Any = object()
+# Leaf types that hold no text (small ints are checked apart).
+_PLAIN_TYPES: frozenset[type] = frozenset({float, bool, type(None)})
 
 
 def _safe_str(value: object) -> str:
@@ -763,6 +860,9 @@ class RedactionFilter(logging.Filter):
         self.redactor = redactor if redactor is not None else Redactor(**options)
         #: ``errors``: fields replaced by ``[REDACTED:ERROR]`` since start-up.
         self.counters = _diagnostics.Counters()
+        # Record layout (its attribute names, in order; records logged from one call
+        # site share it) -> how to read its extras, or None for the general path.
+        self._plans: dict[tuple[Any, ...], _RecordPlan | None] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact ``record`` in place and keep it.
@@ -787,7 +887,88 @@ class RedactionFilter(logging.Filter):
         self.counters.add("errors")
         _report_failure(where, err)
 
+    def _plan(self, layout: tuple[Any, ...]) -> _RecordPlan | None:
+        """How to read the extras of records with this layout; None for the general path.
+
+        The fast path takes records whose extra names are all str, none names a
+        secret, and none is ``exception``; what their values hold is checked per record.
+        """
+        redactor = self.redactor
+        keys: list[str] = []
+        for key in layout:
+            if not isinstance(key, str):
+                return None
+            if key in STANDARD_RECORD_ATTRS or key[:1] == "_":
+                continue
+            if key == EXCEPTION_ATTR or (redactor._secret_field_on and redactor.is_secret_key(key)):
+                return None
+            keys.append(key)
+        return _RecordPlan(tuple(keys))
+
     def _redact_record(self, record: logging.LogRecord) -> None:
+        """Redact ``record``: the fast path for the common record, else the general one.
+
+        The common record (a str message, no exception, extras that are strings,
+        numbers or None under names that are not secret) is read with one C call and
+        scanned joined, once; only the strings a match touches are redacted.
+        """
+        attributes = record.__dict__
+        if type(record.msg) is not str or record.exc_info is not None:
+            self._redact_record_general(record)
+            return
+        layout = tuple(attributes)
+        plans = self._plans
+        plan = plans.get(layout, _NO_PLAN)
+        if plan is _NO_PLAN:
+            if len(plans) >= _KEY_CACHE_LIMIT:
+                plans.clear()
+            plan = plans[layout] = self._plan(layout)
+        if plan is None:
+            self._redact_record_general(record)
+            return
+        values = plan.values(attributes)
+        for value in values:
+            kind = type(value)
+            if kind is str or kind in _PLAIN_TYPES:
+                continue
+            # An int as long as a card number is text to scan; containers and other
+            # objects need the walk: both take the general path.
+            if kind is not int or not -_BIG_INT < value < _BIG_INT:
+                self._redact_record_general(record)
+                return
+        message = self._message_text(record)
+        record.msg, record.args = message, None
+        texts = [message]
+        texts.extend([value for value in values if type(value) is str])
+        extra_count = len(texts) - 1
+        text_attrs: list[str] = []
+        for attr in _TEXT_ATTRS:
+            extra_text = attributes.get(attr)
+            if isinstance(extra_text, str):
+                texts.append(extra_text)
+                text_attrs.append(attr)
+        redactor = self.redactor
+        found = redactor._touched(texts)
+        if not found:
+            return
+        string_keys = [
+            key for key, value in zip(plan.keys, values, strict=True) if type(value) is str
+        ]
+        for index, start in sorted(found.items()):
+            if index == 0:
+                record.msg = self._guarded("message", message, start)
+            elif index <= extra_count:
+                key, value = string_keys[index - 1], texts[index]
+                new, dropped = redactor._redact_text(value, start)
+                if dropped:
+                    del attributes[key]
+                elif new is not value:
+                    attributes[key] = new
+            else:
+                attr = text_attrs[index - 1 - extra_count]
+                setattr(record, attr, self._guarded(attr, texts[index], start))
+
+    def _redact_record_general(self, record: logging.LogRecord) -> None:
         redactor = self.redactor
         message: Any
         if isinstance(record.msg, Mapping) and not record.args:
@@ -813,6 +994,11 @@ class RedactionFilter(logging.Filter):
         # names, objects) are then redacted one by one; the others are not looked at.
         texts: list[str] = []
         owners: list[int] = []
+        # Owner -> index in texts of the owners that are one plain string: those are
+        # redacted from where the record's scan found their first match.
+        text_of: dict[int, int] = {}
+        if type(message) is str:
+            text_of[_MESSAGE] = 0
         full_walk = redactor._collect(message, texts, 0)
         owners.extend([_MESSAGE] * len(texts))
         # This loop runs on every record: it inlines iter_extras() (same rule: not a
@@ -842,6 +1028,7 @@ class RedactionFilter(logging.Filter):
                     continue
             kind = type(value)
             if kind is str:
+                text_of[number] = len(texts)
                 texts.append(value)
                 owners.append(number)
             elif value is None or kind is float or kind is bool:
@@ -853,17 +1040,23 @@ class RedactionFilter(logging.Filter):
         for number, attr in enumerate(_TEXT_ATTRS):
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
+                text_of[_TEXT_ATTR_BASE - number] = len(texts)
                 texts.append(extra_text)
                 owners.append(_TEXT_ATTR_BASE - number)
-        if full_walk:
-            touched = None
-        else:
-            touched = redactor._touched(texts, owners)
-            if not touched:
+        found: dict[int, int] = {}
+        touched: set[int] | None = None
+        if not full_walk:
+            found = redactor._touched(texts)
+            if not found:
                 return
+            touched = {owners[index] for index in found}
+
+        def start_of(owner: int) -> int:
+            index = text_of.get(owner)
+            return 0 if index is None else found.get(index, 0)
 
         if touched is None or _MESSAGE in touched:
-            record.msg = self._guarded("message", message)
+            record.msg = self._guarded("message", message, start_of(_MESSAGE))
         for number, (key, value) in enumerate(extras):
             if touched is not None and number not in touched:
                 continue
@@ -878,6 +1071,9 @@ class RedactionFilter(logging.Filter):
             try:
                 if key == EXCEPTION_ATTR and isinstance(value, dict):
                     new, changed, dropped = self._redact_exception(value), True, False
+                elif type(value) is str:
+                    new, dropped = redactor._redact_text(value, start_of(number))
+                    changed = new is not value
                 else:
                     new, changed, dropped = redactor._walk(value, 0, False)
             except Exception as err:
@@ -892,7 +1088,8 @@ class RedactionFilter(logging.Filter):
                 continue
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
-                setattr(record, attr, self._guarded(attr, extra_text))
+                start = start_of(_TEXT_ATTR_BASE - number)
+                setattr(record, attr, self._guarded(attr, extra_text, start))
 
     def _message_text(self, record: logging.LogRecord) -> str:
         try:
@@ -901,11 +1098,14 @@ class RedactionFilter(logging.Filter):
             # A %-format mismatch: keep what there is, redacted, instead of losing it.
             return f"{_safe_str(record.msg)} args={_safe_str(record.args)}"
 
-    def _guarded(self, where: str, value: Any) -> Any:
-        """Redact one top-level value (drop falls back to mask); never raises."""
+    def _guarded(self, where: str, value: Any, start: int = 0) -> Any:
+        """Redact one top-level value (drop falls back to mask); never raises.
+
+        ``start``: for a str, the byte offset of its first possible match.
+        """
         try:
             if isinstance(value, str):
-                return self.redactor._redact_text(value)[0]
+                return self.redactor._redact_text(value, start)[0]
             return self.redactor._walk(value, 0, True)[0]
         except Exception as err:
             self._failed(where, err)

@@ -768,3 +768,39 @@ def test_iter_extras_yields_non_str_keys() -> None:
     record = _record("m", user="u")
     record.__dict__[7] = "seven"
     assert {"user": "u", 7: "seven"} == dict(iter_extras(record))
+
+
+def test_filter_redacts_plain_fields_as_redact_does_each() -> None:
+    fields = {
+        "user_id": "bob@example.com",
+        "prompt": "call (415) 555-0132 or mail ann@example.org, card 4111 1111 1111 1111",
+        "model_id": "gpt-4o-mini",
+        "client": "from 203.0.113.9",
+        "latency_ms": 12.5,
+        "tokens": 512,
+        "error_code": None,
+    }
+    record = _record("user %s", ("bob@example.com",), **fields)
+    record.stack_info = "Stack:\n  password=hunter2"
+    RedactionFilter().filter(record)
+    expected = {k: DEFAULT.redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+    assert expected == {k: vars(record)[k] for k in fields}
+    assert "user [REDACTED:EMAIL]" == record.msg
+    assert DEFAULT.redact("Stack:\n  password=hunter2") == record.stack_info
+
+
+def test_filter_drop_mode_deletes_a_plain_string_extra() -> None:
+    record = _record("ok", note="mail bob@example.com", model_id="m")
+    RedactionFilter(modes={"email": "drop"}).filter(record)
+    assert "note" not in vars(record)
+    assert "m" == vars(record)["model_id"]
+
+
+def test_user_pattern_anchored_at_the_start_applies_to_every_field() -> None:
+    # Fields are scanned joined; a pattern with ^ must still see each field's start.
+    flt = RedactionFilter(patterns={"ticket": r"^TCK-[0-9]+"})
+    record = _record("TCK-1 opened", ref="TCK-2", note="see TCK-3")
+    flt.filter(record)
+    assert "[REDACTED:TICKET] opened" == record.msg
+    assert "[REDACTED:TICKET]" == vars(record)["ref"]
+    assert "see TCK-3" == vars(record)["note"]
