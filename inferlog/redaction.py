@@ -476,6 +476,8 @@ class Redactor:
         gate = self._gate
         assert gate is not None
         find = gate.find
+        raw = gate._raw
+        unanchored = re2._Anchor.UNANCHORED if raw is not None else None
         resolve = self._resolve
         pieces: list[bytes] = []
         last = 0
@@ -486,10 +488,16 @@ class Redactor:
         # the tokens around it (see _overlaps_token); a fresh record usually holds none.
         tokens = b"[REDACTED:" in data or b"<" in data
         while pos <= size:
-            spans = find(data, pos)
-            if spans is None:
-                break
-            m_start, m_end = spans[0]
+            if raw is not None:  # the binding's call without its wrapper: once per hit
+                spans = raw(unanchored, data, pos, size)
+                m_start, m_end = spans[0]
+                if m_start == -1:
+                    break
+            else:
+                found_spans = find(data, pos)
+                if found_spans is None:
+                    break
+                m_start, m_end = found_spans[0]
             found, retry_inside = resolve(data, m_start, m_end, tokens)
             if found is not None:
                 runner, start, end, resume = found
