@@ -353,11 +353,8 @@ def _load_average() -> str:
 
 
 def _fragment(table: str, verdicts: str, env: str) -> str:
-    return f"""---
-orphan: true
----
-
-(perf-redaction)=
+    # No front matter: docs/performance.md includes this file.
+    return f"""(perf-redaction)=
 # Redaction: the cost per record
 
 What {{class}}`~inferlog.RedactionFilter` and `Redactor.redact` cost with the default
@@ -375,6 +372,8 @@ $ .venv/bin/python benchmarks/bench_redaction.py --markdown docs/perf-redaction.
 redacted per second. The record is DESIGN.md's inference record: a 2 KB prompt and a
 1 KB response in `request_payload`/`response_payload` plus the thirteen usual fields;
 "3 hits" puts an email address, a phone number and a card number in the prompt.
+Each record is fresh: the filter's mark (a record it already redacted is not
+scanned again) plays no part in these figures.
 
 {table}
 
@@ -386,13 +385,18 @@ Targets from the redaction issue:
 move from run to run by a factor of two or more; the ratios, measured in the same
 run, are the stable part.
 
-Why the design is fast: the no-PII case is one scan of a DFA over all the record's
-text joined, and the naive loop's cost grows with the number of detectors times the
-text length, while inferlog's grows only with the text length. A hit costs a few
-more calls into RE2 (an anchored `RE2::Set` to pick the detector, the detector's own
-pattern for its groups) and its validator, plus one more scan of the changed text to
-make sure a second pass would change nothing; that per-hit Python work, not the
-scanning, is why records with hits cost several times a clean one.
+Where the time goes. A record without PII costs one scan of a DFA over all its
+text joined (the floor row) plus reading its fields: records of the usual shape
+(string, number and None fields under names that are not secret) are read with a
+few C-level calls, the shape's field list being cached. With hits, the record's
+text is still scanned once: the joined scan stops at a field's first match and
+hands the rest of that field to its own pass, which starts there. Each hit then
+costs an anchored `RE2::Set` call to name the detector (its own pattern runs again
+only when it has groups or the Set names several), its validator, and the
+replacement; and a field that changed is scanned once more, whole, to prove that a
+second pass would change nothing (`redact(redact(x)) == redact(x)`). Those per-hit
+steps and that proof scan are why a record with hits costs two to four times a
+clean one.
 """
 
 

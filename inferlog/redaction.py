@@ -3,9 +3,10 @@
 Speed comes from RE2 (``google-re2``): every enabled detector pattern is joined into
 one alternation that is scanned over the text, in linear time. Only where that scan
 finds something does the redactor ask an anchored ``re2.Set`` which detectors match
-at that position, run the first one's own pattern for its groups, and call its
+at that position, run the winner's own pattern if it has groups, and call its
 validator (Luhn, mod-97, ...). A record without PII therefore costs one pass of a DFA
-over its text.
+over its text joined; with hits, each field is redacted from its first match on, so
+its bytes are still scanned once, plus a proof scan of what changed (idempotence).
 """
 
 from __future__ import annotations
@@ -822,8 +823,11 @@ class _RecordPlan:
 
 
 _NO_PLAN: Any = object()
-# Leaf types that hold no text (small ints are checked apart).
-_PLAIN_TYPES: frozenset[type] = frozenset({float, bool, type(None)})
+# Value types a record on the fast path may hold: strings and leaves without text
+# (ints too when they are small, checked apart).
+_FLAT_TYPES: frozenset[type] = frozenset({str, float, bool, type(None)})
+_FLAT_OR_INT_TYPES: frozenset[type] = _FLAT_TYPES | {int}
+_IS_STR: Callable[[object], bool] = str.__instancecheck__
 
 
 def _safe_str(value: object) -> str:
@@ -935,19 +939,23 @@ class RedactionFilter(logging.Filter):
             self._redact_record_general(record)
             return
         values = plan.values(attributes)
-        for value in values:
-            kind = type(value)
-            if kind is str or kind in _PLAIN_TYPES:
-                continue
+        # Checked with C-level calls: this runs on every record.
+        kinds = set(map(type, values))
+        if not kinds <= _FLAT_TYPES:
             # An int as long as a card number is text to scan; containers and other
             # objects need the walk: both take the general path.
-            if kind is not int or not -_BIG_INT < value < _BIG_INT:
+            if not kinds <= _FLAT_OR_INT_TYPES:
+                self._redact_record_general(record)
+                return
+            ints = [value for value in values if type(value) is int]
+            if max(ints) >= _BIG_INT or min(ints) <= -_BIG_INT:
                 self._redact_record_general(record)
                 return
         message = self._message_text(record)
         record.msg, record.args = message, None
         texts = [message]
-        texts.extend([value for value in values if type(value) is str])
+        # Only exact str values got here (a str subclass is not in _FLAT_TYPES).
+        texts.extend(filter(_IS_STR, values))
         extra_count = len(texts) - 1
         text_attrs: list[str] = []
         for attr in _TEXT_ATTRS:
