@@ -828,6 +828,7 @@ _NO_PLAN: Any = object()
 _FLAT_TYPES: frozenset[type] = frozenset({str, float, bool, type(None)})
 _FLAT_OR_INT_TYPES: frozenset[type] = _FLAT_TYPES | {int}
 _IS_STR: Callable[[object], bool] = str.__instancecheck__
+_IS_INT: Callable[[object], bool] = int.__instancecheck__
 
 
 def _safe_str(value: object) -> str:
@@ -947,7 +948,8 @@ class RedactionFilter(logging.Filter):
             if not kinds <= _FLAT_OR_INT_TYPES:
                 self._redact_record_general(record)
                 return
-            ints = [value for value in values if type(value) is int]
+            # bools come along (int's subclass) and are 0 or 1: harmless to the bounds.
+            ints = list(filter(_IS_INT, values))
             if max(ints) >= _BIG_INT or min(ints) <= -_BIG_INT:
                 self._redact_record_general(record)
                 return

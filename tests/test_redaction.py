@@ -804,3 +804,10 @@ def test_user_pattern_anchored_at_the_start_applies_to_every_field() -> None:
     assert "[REDACTED:TICKET] opened" == record.msg
     assert "[REDACTED:TICKET]" == vars(record)["ref"]
     assert "see TCK-3" == vars(record)["note"]
+
+
+def test_filter_redacts_a_card_number_logged_as_an_int() -> None:
+    record = _record("paid", card=4111111111111111, tokens=512, ok=True)
+    RedactionFilter().filter(record)
+    assert "[REDACTED:CARD]" == vars(record)["card"]
+    assert (512, True) == (vars(record)["tokens"], vars(record)["ok"])
