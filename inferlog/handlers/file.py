@@ -19,23 +19,27 @@ from __future__ import annotations
 
 import collections
 import errno
-import fcntl
-import gzip
 import importlib
 import logging
 import logging.handlers
-import mmap
 import os
-import re
-import shutil
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Final
 
 from inferlog._diagnostics import Counters, report, report_once
+from inferlog.handlers._maintenance import _BackgroundMaintenance
+from inferlog.handlers._rotation import (
+    DEFAULT_LOG_PATH,
+    WHEN_VALUES,
+    _rotated_pattern,
+    _split_name,
+    log_files,
+    next_rollover_time,
+    parse_rotation_stamp,
+)
+from inferlog.handlers._shared_file import Opener, _SharedFile
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -57,8 +61,6 @@ __all__ = [
     "parse_rotation_stamp",
 ]
 
-#: Where ``inferlog.configure()`` writes when given no path.
-DEFAULT_LOG_PATH: Final[str] = os.path.join(".", "logs", "inferlog.jsonl")
 #: Size at which the active file is rotated (100 MiB); 0 turns size rotation off.
 DEFAULT_MAX_BYTES: Final[int] = 100 * 1024 * 1024
 #: Rotated files kept; ``None`` keeps every file (subject to ``max_age_seconds``).
@@ -83,29 +85,6 @@ DEFAULT_COMPRESS_LEVEL: Final[int] = 6
 FLUSH_MODES: Final[frozenset[str]] = frozenset({"record", "batch"})
 #: Accepted values of ``fsync``.
 FSYNC_POLICIES: Final[frozenset[str]] = frozenset({"never", "always", "interval"})
-#: Accepted values of ``when`` (case-insensitive), as in the stdlib.
-WHEN_VALUES: Final[frozenset[str]] = frozenset(
-    {"S", "M", "H", "D", "MIDNIGHT", *(f"W{day}" for day in range(7))}
-)
-
-_UNIT_SECONDS: Final[dict[str, int]] = {"S": 1, "M": 60, "H": 3600}
-# Rotated names carry the UTC time of the rotation, to the microsecond, so that a
-# plain sort of the names is a sort by time; "_NNN" breaks (rare) ties and sorts
-# after the untied name because "_" > ".".
-_STAMP_FORMAT: Final[str] = "%Y%m%dT%H%M%S.%fZ"
-_STAMP_PATTERN: Final[str] = r"\d{8}T\d{6}\.\d{6}Z(?:_\d{3})?"
-_MAX_TIE_BREAK: Final[int] = 999
-# Compression temp files older than this are leftovers of a process that died.
-_STALE_TMP_SECONDS: Final[float] = 3600.0
-_COPY_CHUNK: Final[int] = 1024 * 1024
-# The lock file's first 8 bytes count rotations; writers map them to notice another
-# process's rotation without a stat() per write.
-_GENERATION_BYTES: Final[int] = 8
-# Even with no rotation counted, the path is checked this often (seconds), so a file
-# removed or renamed by something other than inferlog is noticed.
-_PATH_CHECK_INTERVAL_SECONDS: Final[float] = 1.0
-# A background worker with nothing to do for this long exits.
-_WORKER_IDLE_SECONDS: Final[float] = 30.0
 
 _WRITE_ERRNOS_HINT: Final[dict[int, str]] = {
     errno.ENOSPC: "the disk is full",
@@ -114,100 +93,6 @@ _WRITE_ERRNOS_HINT: Final[dict[int, str]] = {
     errno.EPERM: "operation not permitted",
     errno.EROFS: "the file system is read-only",
 }
-
-Opener = Callable[[str, int], int]
-
-
-def next_rollover_time(now: float, when: str, interval: int = 1, *, utc: bool = True) -> float:
-    """Return the first rotation boundary strictly after ``now`` (epoch seconds).
-
-    Boundaries are aligned to the calendar, not counted from the start of the
-    process: ``when="H", interval=6`` rotates at 00:00, 06:00, 12:00 and 18:00;
-    ``"S"``/``"M"``/``"H"`` restart at every midnight (a step that does not divide a
-    day gives a shorter last slot); ``"D"`` and ``"MIDNIGHT"`` rotate at midnight every
-    ``interval`` days counted from 0001-01-01; ``"W0"``-``"W6"`` at the midnight that
-    starts that weekday (0 is Monday), every ``interval`` weeks. Local time follows
-    the system time zone, daylight saving time included.
-    """
-    unit = when.upper()
-    if unit not in WHEN_VALUES:
-        raise ValueError(f"when must be one of {sorted(WHEN_VALUES)}, not {when!r}")
-    if interval < 1:
-        raise ValueError(f"interval must be at least 1, not {interval}")
-    # Local times are handled as naive wall-clock datetimes; ``timestamp()`` on a
-    # naive datetime maps it back through the system zone, which is what makes a
-    # midnight boundary stay at midnight across a DST change.
-    moment = datetime.fromtimestamp(now, timezone.utc) if utc else datetime.fromtimestamp(now)
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit in _UNIT_SECONDS:
-        step = interval * _UNIT_SECONDS[unit]
-        elapsed = (moment - midnight).total_seconds()
-        candidate = midnight + timedelta(seconds=(int(elapsed // step) + 1) * step)
-        candidate = min(candidate, midnight + timedelta(days=1))
-    else:
-        ordinal = midnight.toordinal()
-        if unit in ("D", "MIDNIGHT"):
-            target = (ordinal // interval + 1) * interval
-        else:
-            period = 7 * interval
-            # Ordinal 1 (0001-01-01) is a Monday, so weekday(o) == (o - 1) % 7.
-            offset = (1 + int(unit[1])) % period
-            target = ordinal + 1 + (offset - (ordinal + 1)) % period
-        candidate = datetime.combine(datetime.fromordinal(target).date(), midnight.timetz())
-    result = candidate.timestamp()
-    # A wall-clock time skipped by DST can map to a moment at or before ``now``.
-    while result <= now:
-        result += 3600.0
-    return result
-
-
-def _rotation_stamp(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).strftime(_STAMP_FORMAT)
-
-
-def parse_rotation_stamp(stamp: str) -> float:
-    """Return the epoch time encoded in a rotated file's stamp (``20261129T070000.000000Z``).
-
-    A ``_NNN`` tie-break suffix is ignored.
-    """
-    core = stamp.split("_", 1)[0]
-    return datetime.strptime(core, _STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
-
-
-def _rotated_pattern(stem: str, suffix: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(stem)}\.({_STAMP_PATTERN}){re.escape(suffix)}(\.gz)?$")
-
-
-def log_files(filename: str | os.PathLike[str] = DEFAULT_LOG_PATH) -> list[str]:
-    """Return the rotated files of ``filename``, oldest first, then ``filename`` itself.
-
-    Rotated files are recognised by the default naming scheme. Where a compression
-    was interrupted and both ``X`` and ``X.gz`` exist, only ``X`` is listed. Files
-    that do not exist are left out, so the result may be empty. Pass the result to
-    :func:`inferlog.read_records` to read one log, rotations included.
-    """
-    path = os.fspath(filename)
-    directory, name = os.path.split(path)
-    pattern = _rotated_pattern(*_split_name(name))
-    try:
-        names = set(os.listdir(directory or "."))
-    except FileNotFoundError:
-        return []
-    rotated = sorted(
-        n for n in names if pattern.match(n) and not (n.endswith(".gz") and n[:-3] in names)
-    )
-    out = [os.path.join(directory, n) for n in rotated]
-    if name in names:
-        out.append(path)
-    return out
-
-
-def _split_name(filename: str) -> tuple[str, str]:
-    """Split ``inferlog.jsonl`` into ``("inferlog", ".jsonl")``; no suffix gives ``""``."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot or not stem:
-        return filename, ""
-    return stem, "." + ext
 
 
 def _one_line(text: str) -> str:
@@ -230,7 +115,9 @@ if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
+class RotatingJsonFileHandler(
+    _SharedFile, _BackgroundMaintenance, logging.handlers.BaseRotatingHandler
+):
     """Write records as JSON lines to a local file, rotating by size and/or time.
 
     Nothing is opened in ``__init__``: the directory, the file and the lock file are
@@ -365,13 +252,8 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
     # -- state ---------------------------------------------------------------------
 
     def _init_state(self) -> None:
-        self._fd: int | None = None
-        self._lock_fd: int | None = None
-        self._shared: mmap.mmap | None = None
-        self._generation = -1
-        self._last_path_check = float("-inf")
-        self._identity: tuple[int, int] | None = None
-        self._rollover_at: float | None = None
+        self._init_shared_file_state()
+        self._init_background_state()
         self._pending: collections.deque[bytes] = collections.deque()
         self._pending_bytes = 0
         self._failing: OSError | None = None
@@ -379,15 +261,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         self._dropped_in_outage = 0
         self._next_retry = 0.0
         self._last_fsync = 0.0
-        self._jobs: collections.deque[tuple[str, str]] = collections.deque()
-        self._jobs_cv = threading.Condition(threading.Lock())
-        self._job_running = False
-        self._worker: threading.Thread | None = None
-        self._stopping = False
         self._is_closed = False
-        # File size right after our own last write: if it still is, nobody else wrote
-        # and the last byte is known to be a newline.
-        self._known_end: int | None = None
 
     def _reset_after_fork(self) -> None:
         # The child shares the parent's open file descriptions: unlocking the
@@ -486,12 +360,7 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
             self._maybe_fsync(force=self.fsync != "never")
             self._close_fds()
         self.wait_for_background(timeout)
-        with self._jobs_cv:
-            self._stopping = True
-            self._jobs_cv.notify_all()
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout)
+        self._stop_background(timeout)
         _live_handlers.discard(self)
         # Handler.close removes us from logging's shutdown list; skip FileHandler's,
         # which expects a stream this handler never has.
@@ -635,58 +504,6 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
             total += len(line)
         return chunk
 
-    def _write_chunk(self, chunk: list[bytes]) -> None:
-        data = chunk[0] if len(chunk) == 1 else b"".join(chunk)
-        lock_fd = self._lock_fd if self.use_lock else None
-        if lock_fd is not None:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        try:
-            now = self.clock()
-            self._follow_path(now)
-            fd = self._require_fd()
-            known = self._known_end
-            if lock_fd is None and known is not None:
-                # A single writer (no lock) knows the size from its own last write.
-                size = known
-            else:
-                st = os.fstat(fd)
-                if st.st_nlink == 0:  # removed by hand since the last path check
-                    self._check_path()
-                    fd = self._require_fd()
-                    st = os.fstat(fd)
-                size = st.st_size
-            if self.rollover_due(size, len(data), now):
-                boundary = self._rollover_at
-                stamp_time = boundary if boundary is not None and now >= boundary else now
-                self._rotate_locked(now, stamp_time)
-                fd = self._require_fd()
-                size = os.fstat(fd).st_size
-            if size and size != self._known_end and os.pread(fd, 1, size - 1) != b"\n":
-                # A writer was killed in the middle of a line: end that torn line so
-                # that ours start on a line of their own (the reader skips the torn one).
-                data = b"\n" + data
-            try:
-                written = os.write(fd, data)
-                if written != len(data):  # a short write: go on with the rest
-                    view = memoryview(data)[written:]
-                    while view:
-                        view = view[os.write(fd, view) :]
-            except OSError:
-                self._known_end = None
-                # Remove a partial write so that the file holds whole lines only.
-                try:
-                    os.ftruncate(fd, size)
-                except OSError:
-                    pass
-                raise
-            self._known_end = size + len(data)
-            if self.fsync != "never":
-                # The lines are in the file: a failed fsync must not requeue them.
-                self._maybe_fsync(force=self.fsync == "always")
-        finally:
-            if lock_fd is not None:
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
-
     def _maybe_fsync(self, *, force: bool) -> None:
         """Apply the fsync policy; a failure is reported and counted, never raised."""
         fd = self._fd
@@ -745,352 +562,6 @@ class RotatingJsonFileHandler(logging.handlers.BaseRotatingHandler):
         self._failing = None
         self._failed_attempts = 0
         self._dropped_in_outage = 0
-
-    # -- files and locks ---------------------------------------------------------------
-
-    def _open_if_needed(self, *, following: bool = False) -> None:
-        if self._fd is not None:
-            return
-        self._is_closed = False
-        self._known_end = None
-        dir_mode = self.file_mode | ((self.file_mode & 0o444) >> 2) | 0o700
-        os.makedirs(self._directory, mode=dir_mode, exist_ok=True)
-        if self.use_lock and self._lock_fd is None:
-            # Read-write and not O_APPEND: its first bytes are mapped shared.
-            lock_fd = self._create(self._lock_path, self._default_open, os.O_RDWR, append=False)
-            try:
-                if os.fstat(lock_fd).st_size < _GENERATION_BYTES:
-                    # Extending to the same size twice is harmless, so racing
-                    # processes may both do it.
-                    os.ftruncate(lock_fd, _GENERATION_BYTES)
-                self._shared = mmap.mmap(lock_fd, _GENERATION_BYTES)
-            except BaseException:
-                os.close(lock_fd)
-                raise
-            self._lock_fd = lock_fd
-        # Read access too: the last byte is read back to detect a torn line.
-        self._fd = self._create(self.baseFilename, self.opener or self._default_open, os.O_RDWR)
-        st = os.fstat(self._fd)
-        self._identity = (st.st_dev, st.st_ino)
-        if self.when is not None:
-            # As in the stdlib, an existing file's last write dates it, so a file
-            # left from before a boundary rotates on the first write after restart.
-            # A file another process has just rotated in belongs to the current
-            # period, whatever its mtime says.
-            now = self.clock()
-            base = min(st.st_mtime, now) if st.st_size and not following else now
-            self._rollover_at = next_rollover_time(base, self.when, self.interval, utc=self.utc)
-
-    def _default_open(self, path: str, flags: int) -> int:
-        return os.open(path, flags, self.file_mode)
-
-    def _create(self, path: str, opener: Opener, access: int, *, append: bool = True) -> int:
-        """Open ``path`` (for appending); set the mode exactly when this call created it."""
-        flags = access | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        if append:
-            flags |= os.O_APPEND
-        try:
-            fd = opener(path, flags | os.O_EXCL)
-        except FileExistsError:
-            return opener(path, flags)
-        try:
-            # os.open's mode is filtered by the umask; the caller asked for this mode.
-            os.fchmod(fd, self.file_mode)
-        except OSError:
-            pass
-        return fd
-
-    def _require_fd(self) -> int:
-        if self._fd is None:
-            self._open_if_needed()
-        assert self._fd is not None
-        return self._fd
-
-    def _close_fds(self) -> None:
-        for attr in ("_fd", "_lock_fd"):
-            fd = getattr(self, attr)
-            if fd is not None:
-                setattr(self, attr, None)
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        if self._shared is not None:
-            self._shared.close()
-            self._shared = None
-        self._identity = None
-        self._generation = -1
-
-    def _current_size(self) -> int:
-        try:
-            return os.stat(self.baseFilename).st_size
-        except OSError:
-            return 0
-
-    def _process_lock(self) -> _FileLock:
-        return _FileLock(self._lock_fd if self.use_lock else None)
-
-    def _shared_generation(self) -> int:
-        shared = self._shared
-        return -1 if shared is None else int.from_bytes(shared[:_GENERATION_BYTES], "little")
-
-    def _bump_generation(self) -> None:
-        """Count a rotation in the lock file (lock held), so other writers reopen."""
-        shared = self._shared
-        if shared is not None:
-            value = (self._shared_generation() + 1) % (1 << 63)
-            shared[:_GENERATION_BYTES] = value.to_bytes(_GENERATION_BYTES, "little")
-            self._generation = value
-
-    def _follow_path(self, now: float | None = None) -> None:
-        """Reopen if another process rotated or someone removed the file (lock held).
-
-        A rotation by another inferlog writer shows in the shared generation count;
-        anything else (a file removed or moved by hand) is caught by a ``stat`` of
-        the path at most ``_PATH_CHECK_INTERVAL_SECONDS`` apart, or at once when the
-        open file has no name left.
-        """
-        if not self.use_lock or self._fd is None:
-            self._require_fd()
-            return
-        generation = self._shared_generation()
-        if now is None:
-            now = self.clock()
-        if (
-            generation == self._generation
-            and 0 <= now - self._last_path_check < _PATH_CHECK_INTERVAL_SECONDS
-        ):
-            return
-        self._generation = generation
-        self._last_path_check = now
-        self._check_path()
-
-    def _check_path(self) -> None:
-        assert self._fd is not None
-        try:
-            st = os.stat(self.baseFilename)
-            current: tuple[int, int] | None = (st.st_dev, st.st_ino)
-        except FileNotFoundError:
-            current = None
-        if current != self._identity:
-            fd = self._fd
-            self._fd = None
-            os.close(fd)
-            self._open_if_needed(following=True)
-
-    # -- rotation ----------------------------------------------------------------------
-
-    def _rotated_path(self, stamp_time: float) -> str:
-        stamp = _rotation_stamp(stamp_time)
-        for tie in range(_MAX_TIE_BREAK + 1):
-            token = stamp if tie == 0 else f"{stamp}_{tie:03d}"
-            default = os.path.join(self._directory, f"{self._stem}.{token}{self._suffix}")
-            candidate = self.rotation_filename(default)
-            if not os.path.exists(candidate) and not os.path.exists(candidate + ".gz"):
-                return candidate
-        raise FileExistsError(errno.EEXIST, "no free rotated name", stamp)
-
-    def _rotate_locked(self, now: float, stamp_time: float) -> None:
-        fd = self._require_fd()
-        self._maybe_fsync(force=True)
-        if os.fstat(fd).st_size == 0 and self.when is not None:
-            # Nothing to keep: only move the boundary on.
-            self._rollover_at = next_rollover_time(now, self.when, self.interval, utc=self.utc)
-            return
-        dest = self._rotated_path(stamp_time)
-        self._fd = None
-        os.close(fd)
-        self.rotate(self.baseFilename, dest)
-        self.counters.add("rotations")
-        self._open_if_needed()
-        self._bump_generation()
-        if self.fsync != "never":
-            # Make both names (the rotated file and the new active one) durable.
-            _fsync_directory(self._directory)
-        if self.when is not None:
-            self._rollover_at = next_rollover_time(now, self.when, self.interval, utc=self.utc)
-        if self.compress:
-            self._submit_job("compress", dest)
-        if self.backup_count is not None or self.max_age_seconds is not None or self.compress:
-            self._submit_job("sweep", dest)
-
-    # -- background work -----------------------------------------------------------------
-
-    def _submit_job(self, kind: str, path: str) -> None:
-        with self._jobs_cv:
-            self._jobs.append((kind, path))
-            self._stopping = False
-            # The worker clears ``_worker`` under this lock as it exits, so a job
-            # added here is either seen by the running worker or starts a new one.
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._work, name=f"inferlog-file-{self._stem}", daemon=True
-                )
-                self._worker.start()
-            self._jobs_cv.notify_all()
-
-    def _work(self) -> None:
-        while True:
-            with self._jobs_cv:
-                while not self._jobs and not self._stopping:
-                    # Rotations are rare: an idle worker exits rather than keep the
-                    # handler (and a thread) alive; the next rotation starts another.
-                    if not self._jobs_cv.wait(_WORKER_IDLE_SECONDS) and not self._jobs:
-                        break
-                if not self._jobs:
-                    self._worker = None
-                    return
-                kind, path = self._jobs.popleft()
-                self._job_running = True
-            try:
-                if kind == "compress":
-                    self._compress(path)
-                else:
-                    self._sweep()
-            except Exception as err:  # the worker must survive any one bad file
-                self.counters.add("background_errors")
-                report(logging.ERROR, "background %s of %s failed: %r", kind, path, err)
-            finally:
-                with self._jobs_cv:
-                    self._job_running = False
-                    self._jobs_cv.notify_all()
-
-    def _compress(self, source: str) -> None:
-        """Gzip ``source`` to ``source.gz`` and remove it; safe against other processes."""
-        try:
-            src_fd = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            return
-        try:
-            try:
-                # Another process's sweep may be compressing the same leftover file.
-                fcntl.flock(src_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return
-            try:
-                st = os.stat(source)
-            except FileNotFoundError:
-                return  # compressed (or deleted) meanwhile
-            if (st.st_dev, st.st_ino) != (os.fstat(src_fd).st_dev, os.fstat(src_fd).st_ino):
-                return
-            directory, name = os.path.split(source)
-            target = source + ".gz"
-            tmp = os.path.join(directory, f".{name}.gz.{os.getpid()}.tmp")
-            tmp_fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600
-            )
-            try:
-                os.fchmod(tmp_fd, self.file_mode)
-                with (
-                    open(tmp_fd, "wb", closefd=False) as raw,
-                    open(src_fd, "rb", closefd=False) as src,
-                ):
-                    with gzip.GzipFile(
-                        filename=name, mode="wb", fileobj=raw, compresslevel=self.compress_level
-                    ) as gz:
-                        shutil.copyfileobj(src, gz, _COPY_CHUNK)
-                    raw.flush()
-                    # The gzip file replaces the only copy: make it durable first.
-                    os.fsync(tmp_fd)
-            except BaseException:
-                os.close(tmp_fd)
-                _unlink_quietly(tmp)
-                raise
-            os.close(tmp_fd)
-            os.replace(tmp, target)
-            _unlink_quietly(source)
-            _fsync_directory(directory)
-            self.counters.add("files_compressed")
-        finally:
-            os.close(src_fd)
-
-    def _rotated_files(self) -> list[tuple[str, list[str]]]:
-        """Rotated files by stamp, oldest first: ``[(stamp, [names...]), ...]``."""
-        groups: dict[str, list[str]] = {}
-        try:
-            names = os.listdir(self._directory)
-        except FileNotFoundError:
-            return []
-        for name in names:
-            match = self._rotated_re.match(name)
-            if match:
-                groups.setdefault(match.group(1), []).append(name)
-            elif name.startswith(f".{self._stem}.") and name.endswith(".tmp"):
-                path = os.path.join(self._directory, name)
-                try:
-                    if time.time() - os.stat(path).st_mtime > _STALE_TMP_SECONDS:
-                        _unlink_quietly(path)
-                except OSError:
-                    pass
-        return sorted(groups.items())
-
-    def _sweep(self) -> None:
-        """Apply retention, then compress rotated files a dead process left plain."""
-        groups = self._rotated_files()
-        doomed: list[str] = []
-        if self.backup_count is not None:
-            excess = len(groups) - self.backup_count
-            if excess > 0:
-                doomed += [stamp for stamp, _ in groups[:excess]]
-        if self.max_age_seconds is not None:
-            oldest = self.clock() - self.max_age_seconds
-            for stamp, _ in groups:
-                try:
-                    if parse_rotation_stamp(stamp) < oldest:
-                        doomed.append(stamp)
-                except ValueError:
-                    continue
-        doomed_set = set(doomed)
-        for stamp, names in groups:
-            if stamp in doomed_set:
-                for name in names:
-                    _unlink_quietly(os.path.join(self._directory, name))
-                    self.counters.add("files_deleted")
-            elif self.compress:
-                for name in names:
-                    if not name.endswith(".gz") and name + ".gz" not in names:
-                        self._compress(os.path.join(self._directory, name))
-                    elif not name.endswith(".gz"):
-                        # Died between writing the .gz and removing the source: the
-                        # .gz is complete (it is renamed into place last).
-                        _unlink_quietly(os.path.join(self._directory, name))
-
-
-class _FileLock:
-    """``with`` wrapper around an exclusive ``flock``; a None descriptor is a no-op."""
-
-    __slots__ = ("_fd",)
-
-    def __init__(self, fd: int | None) -> None:
-        self._fd = fd
-
-    def __enter__(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _fsync_directory(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _default_formatter() -> logging.Formatter:
