@@ -34,27 +34,47 @@ Design, after the OpenTelemetry SDK's batch processor:
 
 from __future__ import annotations
 
-import atexit
 import collections
 import contextlib
-import contextvars
-import dataclasses
 import logging
 import logging.handlers
 import os
-import pickle
 import queue as queue_module
-import signal
-import sys
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from types import FrameType
-from typing import Any, Final, Literal, Protocol, TypedDict, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import Final, TypedDict
 
-from inferlog._diagnostics import internal_logger, report, report_once
-from inferlog._exceptions import EXCEPTION_ATTR, describe_exception
+from inferlog import _feedback, _lifecycle
+from inferlog._diagnostics import report, report_once
+from inferlog._feedback import FEEDBACK_LOGGERS, divert, shipping, suppress_logging
+from inferlog._lifecycle import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    ListenerControl,
+    ShutdownReport,
+    install_signal_handlers,
+    live_handlers,
+    lock_is_owned,
+    mark_live,
+    mark_stopped,
+    register,
+    shutdown_all,
+)
+from inferlog._overflow import (
+    DROPPED_LOGGER_NAME,
+    OVERFLOW_POLICIES,
+    OverflowPolicy,
+    choose_victim,
+    dropped_summary,
+)
+from inferlog._processes import (
+    ProcessQueueHandler,
+    ProcessSender,
+    install_process_sender,
+    open_channel,
+)
+from inferlog._sinks import BatchHandler, SinkTargets
+from inferlog._snapshot import IMMUTABLE_ARG_TYPES, snapshot_record
 from inferlog._spill import spill_records
 
 __all__ = [
@@ -81,10 +101,6 @@ __all__ = [
     "suppress_logging",
 ]
 
-OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
-
-#: The overflow policies :class:`QueueHandler` accepts.
-OVERFLOW_POLICIES: Final[tuple[str, ...]] = ("drop_oldest", "drop_newest", "block")
 #: Records that may wait in one queue before the overflow policy applies.
 DEFAULT_QUEUE_SIZE: Final = 10_000
 #: What a full queue gives up: the oldest record below ERROR.
@@ -95,109 +111,9 @@ DEFAULT_BLOCK_TIMEOUT: Final = 0.1
 DEFAULT_BATCH_SIZE: Final = 512
 #: Longest a record waits before the listener wakes on its own, in seconds.
 DEFAULT_FLUSH_INTERVAL: Final = 0.1
-#: Deadline for draining at close, at exit and on SIGTERM, in seconds.
-DEFAULT_SHUTDOWN_TIMEOUT: Final = 5.0
-#: Logger name of the summary record emitted after records were dropped.
-DROPPED_LOGGER_NAME: Final = "inferlog.dropped"
-#: Loggers of the libraries the sinks ship with. Their records are not queued while
-#: any sink is inside :func:`suppress_logging`, whichever thread emits them (their
-#: background threads included); every other logger is suppressed only on the
-#: shipping thread itself.
-FEEDBACK_LOGGERS: Final[tuple[str, ...]] = (
-    "botocore",
-    "boto3",
-    "s3transfer",
-    "urllib3",
-    "requests",
-    "google.auth",
-    "google.api_core",
-    "google.cloud.logging",
-    "google.cloud.logging_v2",
-    "grpc",
-)
 
 _LISTENER_THREAD_NAME: Final = "inferlog-queue-listener"
-_RECEIVER_THREAD_NAME: Final = "inferlog-queue-receiver"
-_RECEIVER_POLL: Final = 0.1
 _ERROR: Final = logging.ERROR
-# Message arguments of these types cannot change after the call, so formatting them
-# can wait for the listener thread; anything else is formatted on the caller.
-_IMMUTABLE_ARG_TYPES: Final[frozenset[type]] = frozenset(
-    {str, int, float, bool, type(None), bytes, complex}
-)
-
-# ------------------------------------------------------------------ feedback guard
-
-# True on a thread (or task) that is shipping records to a sink: the listener thread
-# sets it for its whole life, :func:`suppress_logging` sets it for a block.
-_shipping: contextvars.ContextVar[bool] = contextvars.ContextVar("inferlog_shipping", default=False)
-_network_shipping = 0  # how many suppress_logging(network=True) blocks are open
-_network_lock = threading.Lock()
-_suppressed_count = 0
-
-
-@contextlib.contextmanager
-def suppress_logging(*, network: bool = True) -> Iterator[None]:
-    """Keep records logged inside this block out of every inferlog queue.
-
-    Sinks wrap their shipping code in it (the listener thread is always inside one).
-    Records logged on this thread inside the block are not queued; while any block
-    opened with ``network=True`` is active, records from :data:`FEEDBACK_LOGGERS`
-    are not queued from any thread, which covers the background threads of boto3
-    and grpc. Suppressed records are counted; WARNING and above go to the
-    ``inferlog.internal`` diagnostics logger (stderr) instead.
-    """
-    global _network_shipping
-    token = _shipping.set(True)
-    if network:
-        with _network_lock:
-            _network_shipping += 1
-    try:
-        yield
-    finally:
-        if network:
-            with _network_lock:
-                _network_shipping -= 1
-        _shipping.reset(token)
-
-
-_diverting: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "inferlog_diverting", default=False
-)
-
-
-def _divert(record: logging.LogRecord) -> None:
-    """Count a suppressed record and show it on the diagnostics channel if it matters."""
-    global _suppressed_count
-    _suppressed_count += 1
-    # The guard matters if someone routes inferlog.internal into a queue handler: the
-    # record would come straight back here.
-    if record.levelno >= logging.WARNING and not _diverting.get():
-        token = _diverting.set(True)
-        try:
-            internal_logger.handle(record)
-        except Exception:
-            pass
-        finally:
-            _diverting.reset(token)
-
-
-# ------------------------------------------------------------------ public types
-
-
-@runtime_checkable
-class BatchHandler(Protocol):
-    """A sink that takes records in batches from the listener (cloud sinks do).
-
-    The listener calls ``handle_batch`` with up to ``batch_size`` records at or
-    above the handler's level, in order; the handler applies its own filters. A
-    handler without ``handle_batch`` gets ``handle(record)`` once per record.
-    """
-
-    level: int
-
-    def handle_batch(self, records: Sequence[logging.LogRecord]) -> None:
-        """Ship ``records``; must not raise (report through ``handleError``)."""
 
 
 class QueueStats(TypedDict):
@@ -220,112 +136,7 @@ class QueueStats(TypedDict):
     running: bool
 
 
-@dataclasses.dataclass
-class ShutdownReport:
-    """What a shutdown achieved; returned by :func:`shutdown_all` and ``shutdown``."""
-
-    #: Queue handlers that were shut down.
-    handlers: int = 0
-    #: Records waiting in the queues when the shutdown began.
-    pending: int = 0
-    #: Records written to spill files (or stderr) because the deadline passed.
-    spilled: int = 0
-    #: Where spilled records went.
-    spill_paths: list[str] = dataclasses.field(default_factory=list)
-    #: Records dropped by overflow over the handlers' lifetime, by level name.
-    dropped: dict[str, int] = dataclasses.field(default_factory=dict)
-    #: True when some handler had not finished by the deadline.
-    timed_out: bool = False
-
-    def merge(self, other: ShutdownReport) -> None:
-        """Add ``other``'s figures to this report."""
-        self.handlers += other.handlers
-        self.pending += other.pending
-        self.spilled += other.spilled
-        self.spill_paths += [p for p in other.spill_paths if p not in self.spill_paths]
-        for level, count in other.dropped.items():
-            self.dropped[level] = self.dropped.get(level, 0) + count
-        self.timed_out = self.timed_out or other.timed_out
-
-
-# ------------------------------------------------------------------ registry
-
-_instances: weakref.WeakSet[QueueHandler] = weakref.WeakSet()
-_live: set[QueueHandler] = set()  # started and not yet shut down: strong references
-# Reentrant, like every lock the shutdown path takes: a signal handler runs on the
-# main thread, possibly while the code it interrupted holds one of them.
-_registry_lock = threading.RLock()
-_signal_depth = 0  # > 0 while an inferlog signal handler runs
-
-
-def live_handlers() -> list[QueueHandler]:
-    """Return the queue handlers of this process whose listener is running."""
-    with _registry_lock:
-        return list(_live)
-
-
 _new_object = object.__new__
-
-
-def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
-    # A shallow copy through __dict__ costs a fraction of copy.copy(record), which
-    # goes through __reduce_ex__.
-    new = _new_object(record.__class__)
-    new.__dict__ = record.__dict__.copy()
-    return new
-
-
-def _args_are_immutable(args: object) -> bool:
-    if type(args) is not tuple:
-        return False
-    # map() over a C-level predicate: no generator frame on the caller's hot path.
-    return all(map(_IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
-
-
-def _lock_is_owned(lock: Any) -> bool:
-    """Whether the current thread holds ``lock`` (an ``RLock``)."""
-    # RLock._is_owned is what threading.Condition itself relies on.
-    is_owned = getattr(lock, "_is_owned", None)
-    return bool(is_owned()) if is_owned is not None else False
-
-
-def _handler_by_name(name: str) -> logging.Handler | None:
-    getter = getattr(logging, "getHandlerByName", None)  # Python 3.12+
-    if getter is not None:
-        found = getter(name)
-        return found if isinstance(found, logging.Handler) else None
-    # Python 3.10/3.11 keep the same name -> handler map without a public accessor.
-    return logging._handlers.get(name)  # type: ignore[attr-defined,no-any-return]
-
-
-def _spec_name(spec: str) -> str:
-    prefix = "cfg://handlers."
-    return spec[len(prefix) :] if spec.startswith(prefix) else spec
-
-
-class _ListenerControl:
-    """The ``listener`` of a :class:`QueueHandler`: stdlib-shaped start and stop."""
-
-    def __init__(self, owner: QueueHandler) -> None:
-        self._owner = weakref.ref(owner)
-
-    @property
-    def handlers(self) -> tuple[logging.Handler, ...]:
-        """The sinks the listener delivers to (resolved on first use)."""
-        owner = self._owner()
-        return tuple(owner._resolve_targets()) if owner is not None else ()
-
-    def start(self) -> None:
-        """Start the listener thread now rather than at the first record."""
-        owner = self._owner()
-        if owner is not None:
-            owner.start()
-
-    def stop(self) -> None:
-        """Drain and stop, as :meth:`QueueHandler.shutdown` with its default deadline."""
-        owner = self._owner()
-        if owner is not None:
-            owner.shutdown()
 
 
 # ------------------------------------------------------------------ QueueHandler
@@ -405,11 +216,7 @@ class QueueHandler(logging.handlers.QueueHandler):
         self.shutdown_timeout = float(shutdown_timeout)
         self.spill_path = os.fspath(spill_path) if spill_path is not None else None
         self.respect_handler_level = bool(respect_handler_level)
-        self._specs: list[logging.Handler | str] = []
-        self._config_handlers: Any = None
-        self._targets: list[logging.Handler] = []
-        self._unresolved = False
-        self._control = _ListenerControl(self)
+        self._control = ListenerControl(self)
         cls = type(self)
         self._fast_path = (
             cls.emit is QueueHandler.emit
@@ -421,8 +228,7 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._closed = False
         self._shutdown_report: ShutdownReport | None = None
         self._senders: dict[str, ProcessSender] = {}
-        with _registry_lock:
-            _instances.add(self)
+        register(self)
         if handle_sigterm:
             install_signal_handlers(timeout=self.shutdown_timeout)
 
@@ -457,59 +263,13 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._sink_errors = 0
 
     def _set_specs(self, handlers: Iterable[logging.Handler | str]) -> None:
-        # A list from dictConfig is a ConvertingList: iterating it (unlike indexing)
-        # yields the raw names, and its configurator holds the configured handlers,
-        # which would otherwise be garbage-collected once dictConfig returns.
-        if isinstance(handlers, str):
-            # A lone name would otherwise be read as a list of one-letter names.
-            raise ValueError(f"handlers must be a list of handlers or names, not {handlers!r}")
-        configurator = getattr(handlers, "configurator", None)
-        if configurator is not None:
-            self._config_handlers = configurator.config.get("handlers")
-        specs = list(handlers)
-        for spec in specs:
-            if not isinstance(spec, (logging.Handler, str)):
-                raise ValueError(f"handlers must hold handlers or handler names, got {spec!r}")
-        self._specs = specs
-        self._targets = []
-        self._unresolved = bool(self._specs)
+        self._sinks = SinkTargets(handlers)
 
     def _resolve_targets(self) -> list[logging.Handler]:
-        if not self._unresolved:
-            return self._targets
-        targets: list[logging.Handler] = []
-        missing: list[str] = []
-        for spec in self._specs:
-            if isinstance(spec, logging.Handler):
-                targets.append(spec)
-                continue
-            name = _spec_name(str(spec))
-            found: object = None
-            if self._config_handlers is not None:
-                with contextlib.suppress(Exception):
-                    found = self._config_handlers[name]
-            if not isinstance(found, logging.Handler):
-                found = _handler_by_name(name)
-            if isinstance(found, logging.Handler) and found is not self:
-                targets.append(found)
-            else:
-                missing.append(name)
-        self._targets = targets
-        if missing:
-            report_once(
-                f"queue-missing-handlers-{id(self)}-{missing}",
-                logging.ERROR,
-                "QueueHandler %r: no configured handler named %s; records go to the others",
-                self.name,
-                ", ".join(repr(m) for m in missing),
-            )
-        else:
-            self._unresolved = False
-            self._config_handlers = None
-        return targets
+        return self._sinks.resolve(self)
 
     @property  # type: ignore[override]
-    def listener(self) -> _ListenerControl:
+    def listener(self) -> ListenerControl:
         """Stdlib-shaped control of the listener: ``start()``, ``stop()``, ``handlers``.
 
         Python 3.12+ ``dictConfig`` assigns a stdlib ``QueueListener`` here; its
@@ -531,8 +291,10 @@ class QueueHandler(logging.handlers.QueueHandler):
         Unless a subclass overrides ``emit``, ``prepare`` or ``enqueue``, their work
         is done here in one frame: this is the caller's hot path.
         """
-        if _shipping.get() or (_network_shipping and record.name.startswith(FEEDBACK_LOGGERS)):
-            _divert(record)
+        if shipping.get() or (
+            _feedback.network_shipping and record.name.startswith(FEEDBACK_LOGGERS)
+        ):
+            divert(record)
             return False
         return self._handle_unguarded(record)
 
@@ -558,7 +320,7 @@ class QueueHandler(logging.handlers.QueueHandler):
                 args = attrs.get("args")
                 if args and not (
                     type(args) is tuple
-                    and all(map(_IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
+                    and all(map(IMMUTABLE_ARG_TYPES.__contains__, map(type, args)))
                 ):
                     new = self.prepare(record)
             # enqueue(), inlined for the common case: room in the buffer
@@ -595,22 +357,7 @@ class QueueHandler(logging.handlers.QueueHandler):
         at ``record.exception`` (``exc_info`` and ``exc_text`` cleared). The message
         is formatted now only when an argument is of a type that could change.
         """
-        new = _copy_record(record)
-        exc_info = new.exc_info
-        if exc_info:
-            if exc_info is True:  # type: ignore[comparison-overlap]
-                exc_info = sys.exc_info()
-            new.__dict__[EXCEPTION_ATTR] = describe_exception(exc_info)
-            new.exc_info = None
-            new.exc_text = None
-        args = new.args
-        if args and not _args_are_immutable(args):
-            try:
-                new.msg = new.getMessage()
-                new.args = ()
-            except Exception:
-                pass  # the sink's formatter reports the bad format string
-        return new
+        return snapshot_record(record)
 
     def enqueue(self, record: logging.LogRecord) -> None:
         """Put a prepared record on the buffer, applying the overflow policy."""
@@ -661,21 +408,14 @@ class QueueHandler(logging.handlers.QueueHandler):
                 buffer.append(record)
                 self._accepted += 1
                 return len(buffer)
-        if self.overflow == "drop_oldest" or record.levelno >= _ERROR:
-            victim = -1
-            for index, queued in enumerate(buffer):
-                if queued.levelno < _ERROR:
-                    victim = index
-                    break
-            if victim < 0 and self.overflow == "drop_oldest" and record.levelno >= _ERROR:
-                victim = 0
-            if victim >= 0:
-                self._count_drop(buffer[victim])
-                del buffer[victim]
-                self._evicted += 1
-                buffer.append(record)
-                self._accepted += 1
-                return len(buffer)
+        victim = choose_victim(buffer, record, self.overflow)
+        if victim >= 0:
+            self._count_drop(buffer[victim])
+            del buffer[victim]
+            self._evicted += 1
+            buffer.append(record)
+            self._accepted += 1
+            return len(buffer)
         self._count_drop(record)
         return len(buffer)
 
@@ -688,12 +428,11 @@ class QueueHandler(logging.handlers.QueueHandler):
                 return
             thread = threading.Thread(target=self._run, name=_LISTENER_THREAD_NAME, daemon=True)
             self._thread = thread
-            with _registry_lock:
-                _live.add(self)
+            mark_live(self)
             thread.start()
 
     def _run(self) -> None:
-        _shipping.set(True)  # this thread's own context: everything logged here is diverted
+        shipping.set(True)  # this thread's own context: everything logged here is diverted
         try:
             while True:
                 self._wake.wait(self.flush_interval)
@@ -762,21 +501,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             return None
         counts = dict(self._dropped_pending)
         self._dropped_pending.clear()
-        total = sum(counts.values())
-        text = ", ".join(f"{level}={n}" for level, n in sorted(counts.items()))
-        summary = logging.LogRecord(
-            DROPPED_LOGGER_NAME,
-            logging.WARNING,
-            __file__,
-            0,
-            "inferlog dropped %d record(s) under back-pressure (overflow=%s): %s",
-            (total, self.overflow, text),
-            None,
-        )
-        summary.dropped = counts
-        summary.dropped_total = total
-        summary.overflow = self.overflow
-        return summary
+        return dropped_summary(counts, self.overflow, __file__)
 
     @staticmethod
     def _announce(summary: logging.LogRecord) -> None:
@@ -851,13 +576,13 @@ class QueueHandler(logging.handlers.QueueHandler):
 
     def _deliver_inline(self, record: logging.LogRecord) -> None:
         """After shutdown: deliver on the caller's thread rather than lose the record."""
-        token = _shipping.set(True)
+        token = shipping.set(True)
         try:
             with self._inline_lock:
                 self._deliver([record])
                 self._flush_targets()
         finally:
-            _shipping.reset(token)
+            shipping.reset(token)
 
     # -------------------------------------------------------------- flush and stats
 
@@ -911,7 +636,7 @@ class QueueHandler(logging.handlers.QueueHandler):
                 "dropped_total": sum(self._dropped_total.values()),
                 "spilled": self._spilled,
                 "sink_errors": self._sink_errors,
-                "suppressed": _suppressed_count,
+                "suppressed": _feedback.suppressed_count,
                 "queue_size": self.queue_size,
                 "overflow": self.overflow,
                 "running": bool(thread is not None and thread.is_alive() and not self._closed),
@@ -933,7 +658,7 @@ class QueueHandler(logging.handlers.QueueHandler):
 
     def _poke(self) -> None:
         """Wake the listener now; from a signal handler, without risking a deadlock."""
-        if not _signal_depth:
+        if not _lifecycle.signal_depth:
             self._wake.set()
             return
         # Event.set() takes the Event's own lock, which the interrupted code may hold:
@@ -951,7 +676,7 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._receivers = []
         self._poke()
         listener = self._thread
-        if _lock_is_owned(self._lock):
+        if lock_is_owned(self._lock):
             # A signal interrupted this thread inside the enqueue critical section:
             # the listener cannot take the buffer until we return, so drain it here.
             self._drain_here(listener, deadline)
@@ -985,8 +710,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             self._spilled += count
             result.spilled = count
             result.spill_paths.append(where)
-        with _registry_lock:
-            _live.discard(self)
+        mark_stopped(self)
         result.dropped = dict(self._dropped_total)
         self._shutdown_report = result
         with self._done:
@@ -1004,7 +728,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             pending = list(self._buffer)
             self._buffer.clear()
             self._closed = True  # the listener, once it gets the lock, finds nothing
-        token = _shipping.set(True)
+        token = shipping.set(True)
         try:
             step = self.batch_size
             for start in range(0, len(pending), step):
@@ -1015,7 +739,7 @@ class QueueHandler(logging.handlers.QueueHandler):
                 self._deliver(pending[start : start + step])
             self._flush_targets()
         finally:
-            _shipping.reset(token)
+            shipping.reset(token)
 
     def shutdown(self, timeout: float | None = None) -> ShutdownReport:
         """Drain the queue and flush the sinks within ``timeout`` seconds, then stop.
@@ -1059,48 +783,16 @@ class QueueHandler(logging.handlers.QueueHandler):
         """
         import multiprocessing
 
-        ctx = multiprocessing.get_context(context)
-        method = ctx.get_start_method()
+        method = multiprocessing.get_context(context).get_start_method()
         existing = self._senders.get(method)
         if existing is not None:
             return existing
-        if level is None:
-            level = logging.getLogger().getEffectiveLevel()
-        wire: Any = ctx.Queue()
-        sender = ProcessSender(wire, logging._checkLevel(level))  # type: ignore[attr-defined]
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=self._receive, args=(wire, stop), name=_RECEIVER_THREAD_NAME, daemon=True
-        )
+        sender, thread, stop = open_channel(context, level, self.enqueue)
         self._senders[method] = sender
         self._receivers.append((thread, stop))
         self.start()  # live, so shutdown_all stops and drains the receiver too
         thread.start()
         return sender
-
-    def _receive(self, wire: Any, stop: threading.Event) -> None:
-        _shipping.set(True)
-        while True:
-            try:
-                item = wire.get(timeout=_RECEIVER_POLL)
-            except queue_module.Empty:
-                if stop.is_set():
-                    return
-                continue
-            except (EOFError, OSError, ValueError):
-                return
-            try:
-                record = logging.makeLogRecord(pickle.loads(item))
-            except Exception as exc:
-                report_once(
-                    "queue-receive-error",
-                    logging.ERROR,
-                    "could not read a record from a worker process: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                )
-                continue
-            self.enqueue(record)
 
     # -------------------------------------------------------------- fork
 
@@ -1111,228 +803,3 @@ class QueueHandler(logging.handlers.QueueHandler):
         self._closed = closed
         self._senders = {}
         self._shutdown_report = None if not closed else self._shutdown_report
-
-
-# ------------------------------------------------------------------ processes
-
-
-class ProcessSender:
-    """The picklable end of a process queue: what a worker process logs into."""
-
-    def __init__(self, wire: Any, level: int = logging.NOTSET) -> None:
-        self._wire = wire
-        #: Root level for the workers (see :meth:`QueueHandler.process_sender`).
-        self.level = level
-
-    def send(self, record: logging.LogRecord) -> None:
-        """Serialise ``record`` (message formatted, exception as data) and send it."""
-        self._wire.put(_record_to_wire(record))
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_wire": self._wire, "level": self.level}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._wire = state["_wire"]
-        self.level = state.get("level", logging.NOTSET)
-
-
-def _record_to_wire(record: logging.LogRecord) -> bytes:
-    data = dict(record.__dict__)
-    exc_info = data.get("exc_info")
-    if exc_info:
-        data.setdefault(EXCEPTION_ATTR, describe_exception(exc_info))
-    data["exc_info"] = None
-    data["exc_text"] = None
-    try:
-        data["msg"] = record.getMessage()
-        data["args"] = None
-    except Exception:
-        data["msg"] = f"{record.msg!r} % {record.args!r}"
-        data["args"] = None
-    try:
-        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        for key, value in list(data.items()):
-            try:
-                pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:
-                data[key] = repr(value)
-        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-class ProcessQueueHandler(logging.Handler):
-    """Worker-side handler: sends each record to the parent through a :class:`ProcessSender`.
-
-    The message is formatted and the exception turned into data before sending, so
-    nothing unpicklable crosses; extras that cannot be pickled travel as ``repr``.
-    """
-
-    def __init__(self, sender: ProcessSender, level: int | str = logging.NOTSET) -> None:
-        super().__init__(level)
-        self.sender = sender
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Send ``record``; never raises."""
-        try:
-            self.sender.send(record)
-        except Exception:
-            self.handleError(record)
-
-
-def install_process_sender(
-    sender: ProcessSender, level: int | str | None = None, *, context: bool = True
-) -> ProcessQueueHandler:
-    """Make ``sender`` the root logger's only handler in this (worker) process.
-
-    Meant as a ``ProcessPoolExecutor(initializer=install_process_sender,
-    initargs=(sender,))`` or ``multiprocessing.Pool`` initializer. Handlers inherited
-    through fork are detached, not closed (they belong to the parent). With
-    ``context`` the handler stamps request ids with :class:`inferlog.context.ContextFilter`.
-    The root level becomes ``level``, by default the one the sender carries.
-    """
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-        if isinstance(old, QueueHandler):
-            with old._lock:
-                old._closed = True
-    handler = ProcessQueueHandler(sender)
-    if context:
-        try:
-            from inferlog.context import ContextFilter
-
-            handler.addFilter(ContextFilter())
-        except Exception:  # pragma: no cover - context support is optional here
-            pass
-    root.addHandler(handler)
-    root.setLevel(sender.level if level is None else level)
-    return handler
-
-
-# ------------------------------------------------------------------ shutdown_all
-
-
-_shutdown_lock = threading.RLock()
-
-
-def shutdown_all(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> ShutdownReport:
-    """Drain every live :class:`QueueHandler` in this process within one deadline.
-
-    All listeners drain in parallel; what is undelivered at ``timeout`` seconds is
-    spilled and counted. Safe to call twice, from an ``atexit`` hook and from a
-    signal handler (the locks it takes are reentrant or taken with a timeout).
-    """
-    deadline = time.monotonic() + timeout
-    result = ShutdownReport()
-    if not _shutdown_lock.acquire(timeout=timeout):
-        result.timed_out = True
-        return result
-    try:
-        handlers = [h for h in live_handlers() if h._shutdown_report is None]
-        pending = {id(h): h._begin_shutdown() for h in handlers}
-        for handler in handlers:
-            result.merge(handler._finish_shutdown(deadline, pending[id(handler)]))
-    finally:
-        _shutdown_lock.release()
-    return result
-
-
-def _exit_hook() -> None:
-    # The longest shutdown_timeout among the live handlers: the user's deadline.
-    with contextlib.suppress(Exception):
-        timeout = max((h.shutdown_timeout for h in live_handlers()), default=0.0)
-        shutdown_all(timeout or DEFAULT_SHUTDOWN_TIMEOUT)
-
-
-# Registered at import, after ``logging`` registered its own hook: atexit runs hooks
-# last-in first-out, so the queues drain before logging.shutdown closes the sinks.
-atexit.register(_exit_hook)
-
-_installed_signals: dict[int, Callable[[int, FrameType | None], Any]] = {}
-
-
-def install_signal_handlers(
-    signals: Iterable[int] = (signal.SIGTERM,), timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
-) -> bool:
-    """Drain every queue when one of ``signals`` arrives, then let the signal act.
-
-    The handler runs :func:`shutdown_all` with ``timeout`` and then calls the handler
-    that was installed before, or, if that was the default action, restores it and
-    re-sends the signal, so the process still ends the way the signal says (a
-    container sees exit by SIGTERM). Idempotent. Only possible on the main thread;
-    returns False (with a diagnostic) elsewhere.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        report_once(
-            "queue-signal-thread",
-            logging.WARNING,
-            "signal handlers can only be installed from the main thread; not installed",
-        )
-        return False
-    for signum in signals:
-        if signum in _installed_signals and signal.getsignal(signum) is _installed_signals[signum]:
-            continue
-        previous = signal.getsignal(signum)
-
-        def _on_signal(received: int, frame: FrameType | None, _previous: Any = previous) -> None:
-            global _signal_depth
-            _signal_depth += 1
-            try:
-                shutdown_all(timeout)
-            finally:
-                _signal_depth -= 1
-            if callable(_previous):
-                _previous(received, frame)
-            elif _previous == signal.SIG_IGN:
-                return
-            else:
-                signal.signal(received, signal.SIG_DFL)
-                os.kill(os.getpid(), received)
-
-        signal.signal(signum, _on_signal)
-        _installed_signals[signum] = _on_signal
-    return True
-
-
-# ------------------------------------------------------------------ fork safety
-
-
-def _after_fork_in_child() -> None:
-    global _registry_lock, _shutdown_lock, _network_lock, _network_shipping
-    _registry_lock = threading.RLock()
-    _shutdown_lock = threading.RLock()
-    _network_lock = threading.Lock()
-    _network_shipping = 0
-    _live.clear()
-    for handler in list(_instances):
-        handler._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class _ForkToken:
-    """Weak-referenceable key for ``multiprocessing.util.register_after_fork``."""
-
-
-_mp_token = _ForkToken()
-
-
-def _register_exit_in_child(_token: object) -> None:
-    # A multiprocessing child ends with os._exit after running its finalizers, so
-    # atexit hooks never run there; a finalizer does.
-    from multiprocessing import util
-
-    util.Finalize(None, _exit_hook, exitpriority=100)
-
-
-def _register_multiprocessing_exit() -> None:
-    try:
-        from multiprocessing import util
-    except Exception:  # pragma: no cover - no multiprocessing on this platform
-        return
-    util.register_after_fork(_mp_token, _register_exit_in_child)
-
-
-_register_multiprocessing_exit()
