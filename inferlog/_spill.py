@@ -9,13 +9,14 @@ when the file itself cannot be written.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from inferlog._exceptions import EXCEPTION_ATTR, describe_exception
@@ -23,6 +24,9 @@ from inferlog._record import iter_extras
 
 #: File name pattern used when no spill path is configured; ``{pid}`` is filled in.
 DEFAULT_SPILL_NAME: Final = "inferlog-spill-{pid}.jsonl"
+#: Permission bits of a spill file created here: only the owner may read what the
+#: sinks could not take.
+SPILL_FILE_MODE: Final = 0o600
 
 
 def default_spill_path() -> str:
@@ -48,7 +52,8 @@ def record_to_spill_dict(record: logging.LogRecord) -> dict[str, Any]:
         "message": _message(record),
     }
     for key, value in iter_extras(record):
-        out.setdefault(key, value)
+        # extra= may carry non-str keys; JSON object keys must be strings.
+        out.setdefault(key if isinstance(key, str) else repr(key), value)
     if record.exc_info and EXCEPTION_ATTR not in out:
         out[EXCEPTION_ATTR] = describe_exception(record.exc_info)
     out["spilled"] = True
@@ -71,14 +76,34 @@ def _stderr(text: str) -> None:
         pass
 
 
-def spill_records(records: Iterable[logging.LogRecord], path: str | None) -> tuple[int, str]:
+def _filtered(record: logging.LogRecord, filters: Sequence[logging.Filter]) -> logging.LogRecord:
+    # A copy: a stuck sink may still hold the original. Redaction filters replace
+    # values rather than mutate them, so a shallow copy keeps the original intact.
+    record = copy.copy(record)
+    for record_filter in filters:
+        try:
+            record_filter.filter(record)
+        except Exception:  # a redaction filter never raises; anything else must not stop us
+            pass
+    return record
+
+
+def spill_records(
+    records: Iterable[logging.LogRecord],
+    path: str | None,
+    filters: Sequence[logging.Filter] = (),
+) -> tuple[int, str]:
     """Append ``records`` to the spill file at ``path`` and say so on stderr.
+
+    ``filters`` (the sinks' redaction filters) run on a copy of each record first,
+    so a spill file holds no more than the sinks would have written. A new spill
+    file is created with :data:`SPILL_FILE_MODE`.
 
     Returns ``(count, where)``, ``where`` being the file actually written, or
     ``"<stderr>"`` when neither ``path`` nor the temp-dir fallback could be opened,
     in which case the records themselves are written to stderr. Never raises.
     """
-    lines = [_dumps(record_to_spill_dict(r)) for r in records]
+    lines = [_dumps(record_to_spill_dict(_filtered(r, filters))) for r in records]
     if not lines:
         return 0, ""
     candidates = [path] if path else []
@@ -87,7 +112,8 @@ def spill_records(records: Iterable[logging.LogRecord], path: str | None) -> tup
         try:
             directory = os.path.dirname(os.path.abspath(candidate))
             os.makedirs(directory, exist_ok=True)
-            with open(candidate, "a", encoding="utf-8") as fh:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_APPEND, SPILL_FILE_MODE)
+            with open(fd, "a", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
         except Exception:
             continue

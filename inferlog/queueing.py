@@ -666,6 +666,21 @@ class QueueHandler(logging.handlers.QueueHandler):
         # flush_interval.
         threading.Thread(target=self._wake.set, name="inferlog-wake", daemon=True).start()
 
+    def _redaction_filters(self) -> list[logging.Filter]:
+        """The sinks' redaction filters, each once: a spill must not leak what they hide."""
+        from inferlog.redaction import RedactionFilter  # not needed on the hot path
+
+        found: list[logging.Filter] = []
+        try:
+            targets = self._resolve_targets()
+        except Exception:
+            return found
+        for target in targets:
+            for candidate in target.filters:
+                if isinstance(candidate, RedactionFilter) and candidate not in found:
+                    found.append(candidate)
+        return found
+
     def _finish_shutdown(self, deadline: float, pending: int) -> ShutdownReport:
         """Wait for the drain until ``deadline``; spill what is left."""
         result = ShutdownReport(handlers=1, pending=pending)
@@ -706,7 +721,7 @@ class QueueHandler(logging.handlers.QueueHandler):
             else:
                 self._deliver_inline(summary)
         if leftovers:
-            count, where = spill_records(leftovers, self.spill_path)
+            count, where = spill_records(leftovers, self.spill_path, self._redaction_filters())
             self._spilled += count
             result.spilled = count
             result.spill_paths.append(where)

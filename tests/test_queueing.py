@@ -354,6 +354,27 @@ def test_shutdown_spills_what_the_deadline_leaves_and_says_so(
     )
 
 
+def test_spilled_records_are_redacted_like_the_sinks_and_private_to_the_owner(
+    logger: logging.Logger, tmp_path: Path
+) -> None:
+    from inferlog.redaction import RedactionFilter
+
+    gate = GateHandler()
+    gate.addFilter(RedactionFilter())
+    spill = tmp_path / "spill.jsonl"
+    qh, _ = _attach(logger, sink=gate, spill_path=spill)
+    _fill_behind_gate(logger, qh, gate, 0)
+    logger.info("mail jane.doe@example.com", extra={"password": "hunter2", 7: "x"})
+    report = qh.shutdown(timeout=0.2)
+    gate.gate.set()
+    text = spill.read_text()
+    assert report.spilled == 2
+    assert "jane.doe@example.com" not in text
+    assert "hunter2" not in text
+    assert "mail [REDACTED:EMAIL]" == json.loads(text.splitlines()[-1])["message"]
+    assert 0o600 == spill.stat().st_mode & 0o777
+
+
 def test_shutdown_all_drains_every_live_handler(logger: logging.Logger) -> None:
     qh1, sink1 = _attach(logger)
     other = logging.getLogger(logger.name + ".other")
