@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from inferlog._diagnostics import internal_logger
+from tests.helpers import RecordCollector
+
 
 @dataclass
 class _LoggerState:
@@ -60,3 +63,14 @@ def _restore_logging() -> Iterator[None]:
         lg.setLevel(state.level)
         lg.propagate = state.propagate
         lg.disabled = state.disabled
+
+
+@pytest.fixture
+def diagnostics() -> Iterator[RecordCollector]:
+    """Collect what inferlog's own diagnostics channel says during the test."""
+    collector = RecordCollector()
+    internal_logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        internal_logger.removeHandler(collector)

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from inferlog._diagnostics import Counters, internal_logger, report_once, reset_report_once
+from tests.helpers import RecordCollector
 
 
 def test_counters_add_snapshot_and_take_reset() -> None:
@@ -22,27 +23,13 @@ def test_counters_add_snapshot_and_take_reset() -> None:
     assert counters.snapshot() == {}
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def test_report_once_writes_one_line_per_key() -> None:
-    collect = _Collect()
-    internal_logger.addHandler(collect)
-    try:
-        reset_report_once("test-key")
-        for _ in range(3):
-            report_once("test-key", logging.WARNING, "disk full on %s", "/logs")
-        reset_report_once("test-key")
-        report_once("test-key", logging.WARNING, "disk full again")
-    finally:
-        internal_logger.removeHandler(collect)
-    assert collect.messages == ["disk full on /logs", "disk full again"]
+def test_report_once_writes_one_line_per_key(diagnostics: RecordCollector) -> None:
+    reset_report_once("test-key")
+    for _ in range(3):
+        report_once("test-key", logging.WARNING, "disk full on %s", "/logs")
+    reset_report_once("test-key")
+    report_once("test-key", logging.WARNING, "disk full again")
+    assert diagnostics.messages == ["disk full on /logs", "disk full again"]
 
 
 def test_internal_logger_never_propagates_into_the_pipeline() -> None:

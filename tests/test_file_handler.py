@@ -21,7 +21,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inferlog._diagnostics import INTERNAL_LOGGER_NAME
 from inferlog.handlers import DEFAULT_LOG_PATH, RotatingJsonFileHandler
 from inferlog.handlers.file import (
     DEFAULT_FILE_MODE,
@@ -29,6 +28,7 @@ from inferlog.handlers.file import (
     parse_rotation_stamp,
 )
 from inferlog.reader import read_records
+from tests.helpers import RecordCollector
 
 # 2027-01-15T08:00:00Z, a Friday.
 START = datetime(2027, 1, 15, 8, 0, 0, tzinfo=timezone.utc).timestamp()
@@ -64,31 +64,6 @@ class SeqFormatter(logging.Formatter):
                 "seq": getattr(record, "seq", None),
             }
         )
-
-
-class Captured(logging.Handler):
-    """Collects what inferlog's diagnostics channel says."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def at(self, level: int) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelno == level]
-
-
-@pytest.fixture
-def diagnostics() -> Iterator[Captured]:
-    captured = Captured()
-    logger = logging.getLogger(INTERNAL_LOGGER_NAME)
-    logger.addHandler(captured)
-    try:
-        yield captured
-    finally:
-        logger.removeHandler(captured)
 
 
 @pytest.fixture
@@ -651,7 +626,7 @@ def fill(directory: Path) -> Path:
 
 
 def test_disk_full_on_a_real_tmpfs_holds_records_and_resumes(
-    small_tmpfs: Path, clock: FakeClock, diagnostics: Captured
+    small_tmpfs: Path, clock: FakeClock, diagnostics: RecordCollector
 ) -> None:
     path = small_tmpfs / "app.jsonl"
     handler = make(path, clock, max_bytes=0, retry_interval=5)
@@ -685,7 +660,7 @@ def test_disk_full_on_a_real_tmpfs_holds_records_and_resumes(
 
 
 def test_records_beyond_the_memory_bound_are_dropped_and_counted(
-    tmp_path: Path, clock: FakeClock, diagnostics: Captured
+    tmp_path: Path, clock: FakeClock, diagnostics: RecordCollector
 ) -> None:
     full = {"on": True}
     path = tmp_path / "app.jsonl"
@@ -721,7 +696,7 @@ def test_records_beyond_the_memory_bound_are_dropped_and_counted(
 
 
 def test_permission_denied_is_reported_once_and_writing_resumes(
-    tmp_path: Path, clock: FakeClock, diagnostics: Captured
+    tmp_path: Path, clock: FakeClock, diagnostics: RecordCollector
 ) -> None:
     denied = {"on": True}
 
@@ -748,7 +723,7 @@ def test_permission_denied_is_reported_once_and_writing_resumes(
 
 
 def test_records_still_held_at_close_are_reported_lost(
-    tmp_path: Path, clock: FakeClock, diagnostics: Captured
+    tmp_path: Path, clock: FakeClock, diagnostics: RecordCollector
 ) -> None:
     def opener(name: str, flags: int) -> int:
         raise PermissionError(errno.EACCES, "Permission denied", name)
@@ -960,7 +935,7 @@ def test_a_plain_formatter_still_gives_one_line_per_record(
 
 
 def test_a_failing_fsync_is_reported_once_and_never_duplicates_lines(
-    tmp_path: Path, clock: FakeClock, diagnostics: Captured
+    tmp_path: Path, clock: FakeClock, diagnostics: RecordCollector
 ) -> None:
     # fsync on a pipe fails with EINVAL: a real fsync error on a real descriptor.
     read_end, write_end = os.pipe()

@@ -24,18 +24,12 @@ from inferlog.inference import (
     current_inference,
     inference,
 )
+from tests.helpers import RecordCollector
 from tests.strategies import any_values, big_values, extras
 
 
-class ListHandler(logging.Handler):
+class ListHandler(RecordCollector):
     """Keeps every record it receives."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
     def inference_records(self) -> list[logging.LogRecord]:
         return [r for r in self.records if hasattr(r, "model_id")]

@@ -33,25 +33,16 @@ from inferlog.middleware import (
 )
 from inferlog.propagation import is_valid_request_id
 from inferlog.sampling import DEBUG_HEADER, ErrorBufferHandler, sampling_forced
+from tests.helpers import RecordCollector
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
-class ListHandler(logging.Handler):
+class ListHandler(RecordCollector):
     """Keeps every record it receives."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
     def access(self) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.name == DEFAULT_ACCESS_LOGGER_NAME]
-
-    def named(self, name: str) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.name == name]
+        return self.named(DEFAULT_ACCESS_LOGGER_NAME)
 
 
 @pytest.fixture

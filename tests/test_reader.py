@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
 import random
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inferlog._diagnostics import INTERNAL_LOGGER_NAME
 from inferlog.reader import (
     InvalidLine,
     expand_paths,
@@ -24,6 +21,7 @@ from inferlog.reader import (
     read_records,
     timestamp_seconds,
 )
+from tests.helpers import RecordCollector
 
 BASE = datetime(2027, 1, 15, 8, 0, 0, tzinfo=timezone.utc)
 
@@ -48,26 +46,6 @@ def write(path: Path, records: list[dict[str, Any]], tail: str = "") -> Path:
 
 def recs(*seconds: float, writer: str = "a") -> list[dict[str, Any]]:
     return [{"timestamp": stamp(s), "writer": writer, "at": s} for s in seconds]
-
-
-class Captured(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def diagnostics() -> Iterator[Captured]:
-    captured = Captured()
-    logger = logging.getLogger(INTERNAL_LOGGER_NAME)
-    logger.addHandler(captured)
-    try:
-        yield captured
-    finally:
-        logger.removeHandler(captured)
 
 
 def test_reads_plain_and_gzip_files_together_in_time_order(tmp_path: Path) -> None:
@@ -99,7 +77,9 @@ def test_lines_appended_slightly_out_of_order_are_put_back_in_order(tmp_path: Pa
     assert [r["at"] for r in read_records(tmp_path, reorder_window=0)] == [r["at"] for r in lines]
 
 
-def test_a_torn_last_line_is_skipped_and_reported(tmp_path: Path, diagnostics: Captured) -> None:
+def test_a_torn_last_line_is_skipped_and_reported(
+    tmp_path: Path, diagnostics: RecordCollector
+) -> None:
     path = write(tmp_path / "app.jsonl", recs(0, 1), tail='{"timestamp": "2027-01-15T08:0')
     assert [r["at"] for r in read_records(path)] == [0, 1]
     assert len(diagnostics.messages) == 1

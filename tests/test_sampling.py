@@ -30,6 +30,7 @@ from inferlog.sampling import (
     sampling_forced,
     trace_id_fraction,
 )
+from tests.helpers import RecordCollector
 
 # No per-example deadline: these run on shared CI machines where timing is noisy.
 rates = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -48,13 +49,8 @@ def kept(filt: SamplingFilter, record: logging.LogRecord) -> bool:
     return bool(filt.filter(record))
 
 
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+class ListHandler(RecordCollector):
+    """Keeps every record it handles."""
 
 
 class FakeClock:

@@ -23,15 +23,11 @@ from inferlog.sampling import (
     mark_request_failed,
     request_id_fraction,
 )
+from tests.helpers import RecordCollector
 
 
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+class ListHandler(RecordCollector):
+    """Keeps every record it handles."""
 
     def messages(self) -> list[str]:
         return [r.getMessage() for r in self.records]

@@ -1,0 +1,35 @@
+"""Test helpers shared by the test modules: a real handler that keeps what it handles."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+
+class RecordCollector(logging.Handler):
+    """A real ``logging.Handler`` that keeps every record it handles, thread-safely.
+
+    Tests attach it where a sink would go and assert on the records it kept.
+    """
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+        self._records_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._records_lock:
+            self.records.append(record)
+
+    @property
+    def messages(self) -> list[str]:
+        """The formatted message of every kept record, in order."""
+        return [record.getMessage() for record in self.records]
+
+    def at(self, level: int) -> list[str]:
+        """The messages of the kept records at exactly ``level``."""
+        return [record.getMessage() for record in self.records if record.levelno == level]
+
+    def named(self, name: str) -> list[logging.LogRecord]:
+        """The kept records logged on the logger called ``name``."""
+        return [record for record in self.records if record.name == name]
