@@ -82,3 +82,15 @@ def describe_exception(exc_info: ExcInfo) -> ExceptionInfo | None:
         "message": _safe_str(exc),
         "stack": _stack_lines(exc_info),
     }
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` means the caller went away rather than that the work failed.
+
+    ``GeneratorExit`` (a stream closed early) and ``asyncio.CancelledError``,
+    recognised by name so that asyncio need not be imported; an ordinary
+    ``Exception`` of that name is a failure like any other.
+    """
+    return isinstance(exc, GeneratorExit) or (
+        not isinstance(exc, Exception) and type(exc).__name__ == "CancelledError"
+    )

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from inferlog._validation import check_level
 from inferlog.context import ContextFilter
 from inferlog.formatting import ConsoleFormatter, JsonFormatter
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler
@@ -59,17 +60,6 @@ class Pipeline:
         """Remove the queue handler from the loggers it was attached to."""
         for name in self.loggers:
             logging.getLogger(name or None).removeHandler(self.queue_handler)
-
-
-def _level(value: int | str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"level must be a level name or number, got {value!r}")
-    if isinstance(value, int):
-        return value
-    number = logging.getLevelName(str(value).upper())
-    if not isinstance(number, int):
-        raise ValueError(f"unknown logging level {value!r}")
-    return number
 
 
 def _console_handler(
@@ -146,7 +136,7 @@ def configure(
             changed when it raises.
     """
     global _current
-    numeric_level = _level(level)
+    numeric_level = check_level("level", level)
     json_formatter = JsonFormatter(schema=schema, static_fields=static_fields)
     sinks: list[logging.Handler] = []
     if filename is not None:

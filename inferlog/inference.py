@@ -32,7 +32,9 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from inferlog import schema
 from inferlog._diagnostics import report_once
+from inferlog._exceptions import is_cancellation
 from inferlog._record import STANDARD_RECORD_ATTRS
+from inferlog._validation import check_level
 from inferlog.context import RequestScope, current_request_id, request_context
 from inferlog.sampling import mark_request_failed
 
@@ -72,8 +74,6 @@ CANCELLED_ERROR_CODE: Final = "cancelled"
 # refuses those with a KeyError, which must never reach the application.
 _COLLISION_PREFIX: Final = "extra."
 _TRUNCATION_MARKER: Final = "...[truncated {} chars]"
-# Exceptions that mean "the consumer went away", not "the model failed".
-_CANCELLATIONS: Final[tuple[type[BaseException], ...]] = (GeneratorExit,)
 # Highest level of an abandoned call's record: worth seeing, not worth paging for.
 _CANCEL_LEVEL: Final = logging.WARNING
 
@@ -89,26 +89,6 @@ def current_inference() -> InferenceCall | None:
     ``current_inference().tokens(input=..., output=...)``. None outside any call.
     """
     return _current_call.get()
-
-
-def _is_cancellation(exc: BaseException) -> bool:
-    if isinstance(exc, _CANCELLATIONS):
-        return True
-    # asyncio.CancelledError (a BaseException) without importing asyncio into every
-    # application; an ordinary Exception of that name is a failure like any other.
-    return not isinstance(exc, Exception) and type(exc).__name__ == "CancelledError"
-
-
-def _check_level(name: str, value: int | str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a logging level, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        resolved = logging.getLevelName(value.upper())
-        if isinstance(resolved, int):
-            return resolved
-    raise ValueError(f"{name} must be a logging level such as 'INFO' or 20, got {value!r}")
 
 
 def _vector_length(value: object) -> int | None:
@@ -403,7 +383,7 @@ class InferenceCall:
             value = spec.params.get(name)
             if value is not None:
                 extra[name] = value
-        if exc is not None and _is_cancellation(exc):
+        if exc is not None and is_cancellation(exc):
             extra[schema.STATUS] = STATUS_ERROR
             extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
         elif exc is not None:
@@ -429,7 +409,7 @@ class InferenceCall:
         for name in [k for k in extra if k in STANDARD_RECORD_ATTRS]:
             extra[_COLLISION_PREFIX + name] = extra.pop(name)
         level = spec.error_level if extra.get(schema.STATUS) == STATUS_ERROR else spec.level
-        if exc is not None and _is_cancellation(exc):
+        if exc is not None and is_cancellation(exc):
             level = min(level, _CANCEL_LEVEL)
         return level, extra
 
@@ -454,7 +434,7 @@ class InferenceCall:
             if not logger.isEnabledFor(level):
                 return
             exc_info: Any = None
-            if exc is not None and exc_type is not None and not _is_cancellation(exc):
+            if exc is not None and exc_type is not None and not is_cancellation(exc):
                 exc_info = (exc_type, exc, tb)
             logger.log(level, self._spec.message, exc_info=exc_info, extra=extra)
         except Exception as err:  # logging never raises into the application
@@ -552,8 +532,8 @@ class Inference:
         if logger is None:
             logger = DEFAULT_LOGGER_NAME
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
-        self.level = _check_level("level", level)
-        self.error_level = _check_level("error_level", error_level)
+        self.level = check_level("level", level)
+        self.error_level = check_level("error_level", error_level)
         self.message = message
         if isinstance(capture_args, str):
             self.capture_args: bool | tuple[str, ...] = (capture_args,)

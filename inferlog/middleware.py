@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from inferlog import schema
 from inferlog._diagnostics import report_once
-from inferlog._exceptions import ExcInfo
+from inferlog._exceptions import ExcInfo, is_cancellation
+from inferlog._validation import check_level
 from inferlog.context import request_context
 from inferlog.inference import CANCELLED_ERROR_CODE, STATUS_ERROR, STATUS_OK
 from inferlog.propagation import REQUEST_ID_HEADER, extract_headers, is_valid_request_id
@@ -128,24 +129,6 @@ def report_exception(exc: BaseException | None = None) -> bool:
     return True
 
 
-def _is_cancellation(exc: BaseException) -> bool:
-    # asyncio.CancelledError (a BaseException) without importing asyncio: the
-    # client went away.
-    return isinstance(exc, GeneratorExit) or (
-        not isinstance(exc, Exception) and type(exc).__name__ == "CancelledError"
-    )
-
-
-def _check_level(name: str, value: int | str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        resolved = logging.getLevelName(value.upper())
-        if isinstance(resolved, int):
-            return resolved
-    raise ValueError(f"{name} must be a logging level such as 'INFO' or 20, got {value!r}")
-
-
 class _AccessLog:
     """Settings and record building shared by both middlewares."""
 
@@ -163,8 +146,8 @@ class _AccessLog:
         if logger is None:
             logger = DEFAULT_ACCESS_LOGGER_NAME
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
-        self.level = _check_level("level", level)
-        self.error_level = _check_level("error_level", error_level)
+        self.level = check_level("level", level)
+        self.error_level = check_level("error_level", error_level)
         self.request_id_header = request_id_header.strip()
         self.trust_incoming_id = bool(trust_incoming_id)
 
@@ -192,7 +175,7 @@ class _AccessLog:
             extra[schema.STATUS_CODE] = status_code
             extra[schema.LATENCY_MS] = round((end - access.start_ns) / 1_000_000, 3)
             level = self.level
-            if exc is not None and _is_cancellation(exc):
+            if exc is not None and is_cancellation(exc):
                 extra[schema.STATUS] = STATUS_ERROR
                 extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
                 level = min(self.error_level, logging.WARNING)

@@ -38,6 +38,7 @@ from typing import Any
 
 from inferlog._diagnostics import Counters, report, report_once
 from inferlog._record import iter_extras
+from inferlog._validation import check_level
 
 __all__ = [
     "BUFFERED_ATTR",
@@ -199,17 +200,6 @@ def _check_rate(name: str, value: object) -> float:
     if math.isnan(rate) or not 0.0 <= rate <= 1.0:
         raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
     return rate
-
-
-def _check_level(name: str, value: int | str) -> int:
-    if isinstance(value, str):
-        level = logging.getLevelName(value.upper())
-        if not isinstance(level, int):
-            raise ValueError(f"{name} must be a logging level, got {value!r}")
-        return level
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a logging level, got {value!r}")
-    return value
 
 
 def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -408,7 +398,7 @@ class SamplingFilter(logging.Filter):
             str(k): _check_rate(f"model_rates[{k!r}]", v) for k, v in (model_rates or {}).items()
         }
         self.force = bool(force) or _env_forced()
-        self.keep_level = _check_level("keep_level", keep_level)
+        self.keep_level = check_level("keep_level", keep_level)
         #: Rare events: ``rate_limited`` records dropped by the token bucket.
         self.counters = Counters()
         self._limiter: _RateLimiter | None = None
