@@ -26,3 +26,17 @@ def iter_extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
         if isinstance(key, str) and (key in STANDARD_RECORD_ATTRS or key.startswith("_")):
             continue
         yield key, value
+
+
+_new_object = object.__new__
+
+
+def copy_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Return a shallow copy of ``record`` of the same class.
+
+    Copies ``__dict__`` directly: a fraction of what ``copy.copy(record)`` costs
+    through ``__reduce_ex__``, and what every caller-thread stage can afford.
+    """
+    new = _new_object(record.__class__)
+    new.__dict__ = record.__dict__.copy()
+    return new

@@ -12,22 +12,13 @@ import sys
 from typing import Final
 
 from inferlog._exceptions import EXCEPTION_ATTR, describe_exception
+from inferlog._record import copy_record
 
 # Message arguments of these types cannot change after the call, so formatting them
 # can wait for the listener thread; anything else is formatted on the caller.
 IMMUTABLE_ARG_TYPES: Final[frozenset[type]] = frozenset(
     {str, int, float, bool, type(None), bytes, complex}
 )
-
-_new_object = object.__new__
-
-
-def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
-    # A shallow copy through __dict__ costs a fraction of copy.copy(record), which
-    # goes through __reduce_ex__.
-    new = _new_object(record.__class__)
-    new.__dict__ = record.__dict__.copy()
-    return new
 
 
 def _args_are_immutable(args: object) -> bool:
@@ -39,7 +30,7 @@ def _args_are_immutable(args: object) -> bool:
 
 def snapshot_record(record: logging.LogRecord) -> logging.LogRecord:
     """Return the copy of ``record`` to queue (``QueueHandler.prepare`` documents it)."""
-    new = _copy_record(record)
+    new = copy_record(record)
     exc_info = new.exc_info
     if exc_info:
         if exc_info is True:  # type: ignore[comparison-overlap]

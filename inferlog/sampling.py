@@ -37,7 +37,7 @@ from hashlib import blake2b
 from typing import Any
 
 from inferlog._diagnostics import Counters, report, report_once
-from inferlog._record import iter_extras
+from inferlog._record import copy_record, iter_extras
 from inferlog._validation import check_level
 
 __all__ = [
@@ -202,17 +202,10 @@ def _check_rate(name: str, value: object) -> float:
     return rate
 
 
-def _copy_record(record: logging.LogRecord) -> logging.LogRecord:
-    # Cheaper than copy.copy (no __reduce_ex__) and keeps a custom record class.
-    new = record.__class__.__new__(record.__class__)
-    new.__dict__.update(record.__dict__)
-    return new
-
-
 def _stamp(record: logging.LogRecord, rate: float) -> logging.LogRecord:
     """Return ``record`` carrying ``sample_rate``: a copy where Python allows it."""
     if _RECORD_REPLACEMENT:
-        record = _copy_record(record)
+        record = copy_record(record)
     setattr(record, SAMPLE_RATE_ATTR, rate)
     return record
 
@@ -639,7 +632,7 @@ def _approx_size(record: logging.LogRecord) -> int:
 
 def _freeze(record: logging.LogRecord) -> logging.LogRecord:
     """Copy ``record`` with its message rendered, so later changes to args don't show."""
-    held = _copy_record(record)
+    held = copy_record(record)
     try:
         held.msg = record.getMessage()
         held.args = None
@@ -742,7 +735,7 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
             target = self.target
             if target is not None:
                 # Always a copy: other handlers of the logger share ``record``.
-                kept = _copy_record(record)
+                kept = copy_record(record)
                 setattr(kept, SAMPLE_RATE_ATTR, rate)
                 target.handle(kept)
         except Exception:
