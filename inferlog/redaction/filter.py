@@ -9,7 +9,7 @@ from typing import Any
 
 from inferlog import _diagnostics
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
-from inferlog._record import STANDARD_RECORD_ATTRS
+from inferlog._record import MEMO_ATTR, STANDARD_RECORD_ATTRS
 from inferlog._safe import safe_str
 from inferlog.redaction._walk import BIG_INT, FAILED_TOKEN, report_failure
 from inferlog.redaction.redactor import Redactor
@@ -22,6 +22,36 @@ _PLAN_CACHE_LIMIT = 4_096
 _MESSAGE = -1
 _TEXT_ATTR_BASE = -2
 _TEXT_ATTRS = ("exc_text", "stack_info", "message")
+
+
+class _Changes(dict[Any, Any]):
+    """What redacting one record changed: ``{attribute: new value}``.
+
+    ``dropped`` names the attributes it removed, ``layout`` the attribute names of
+    the record it was computed from, in order: the changes are applied only to a
+    copy that has the same.
+    """
+
+    __slots__ = ("dropped", "layout")
+
+    dropped: tuple[Any, ...]
+    layout: tuple[Any, ...]
+
+    @classmethod
+    def between(cls, before: dict[Any, Any], after: dict[Any, Any]) -> _Changes:
+        """The changes that turn a record's ``before`` attributes into ``after``."""
+        changes = cls()
+        missing = before.get
+        for key, value in after.items():
+            if missing(key, _ABSENT) is not value:
+                changes[key] = value
+        changes.pop(REDACTED_MARK_ATTR, None)
+        changes.dropped = tuple(key for key in before if key not in after)
+        changes.layout = tuple(before)
+        return changes
+
+
+_ABSENT: Any = object()
 
 
 class _RecordPlan:
@@ -77,22 +107,48 @@ class RedactionFilter(logging.Filter):
         self._plans: dict[tuple[Any, ...], _RecordPlan | None] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact ``record`` in place and keep it.
+        """Redact ``record`` and keep it; only attributes of this record object change.
 
+        New values are assigned to the record's attributes; no value object is changed
+        in place, so a copy of the record made for another sink keeps what it holds.
         A record that this filter, or any with an equivalent configuration, already
-        redacted (several sinks behind one queue share the record) carries a private
-        mark and is not scanned again.
+        redacted carries a private mark and is not scanned again.
+
+        Copies of one record made for several sinks share a memo dict (see
+        ``inferlog._record.MEMO_ATTR``): the first copy a configuration redacts
+        leaves the attributes it changed there under the configuration's mark, and
+        every other copy of the same record with the same attributes gets them with
+        one ``__dict__.update`` instead of a scan. A copy already changed by a filter
+        of another configuration is scanned as usual and leaves no memo.
         """
         attributes = record.__dict__
         mark = self.redactor.mark
-        if attributes.get(REDACTED_MARK_ATTR) is mark:
+        done = attributes.get(REDACTED_MARK_ATTR)
+        if done is mark:
             return True
+        memo = attributes.get(MEMO_ATTR) if done is None else None
+        before: dict[Any, Any] | None = None
+        if type(memo) is dict:
+            changes = memo.get(mark)
+            if type(changes) is dict or (
+                type(changes) is _Changes and changes.layout == tuple(attributes)
+            ):
+                attributes.update(changes)
+                for key in getattr(changes, "dropped", ()):
+                    attributes.pop(key, None)
+                attributes[REDACTED_MARK_ATTR] = mark
+                return True
+            if changes is None:
+                before = attributes.copy()
         try:
             self._redact_record(record)
             attributes[REDACTED_MARK_ATTR] = mark
         except Exception as err:  # pragma: no cover - every field is guarded below
             self._failed("record", err)
             record.msg, record.args = FAILED_TOKEN, None
+            return True
+        if before is not None and type(memo) is dict:
+            memo.setdefault(mark, _Changes.between(before, attributes))
         return True
 
     def _failed(self, where: str, err: BaseException) -> None:
