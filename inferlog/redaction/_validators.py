@@ -125,10 +125,33 @@ def validate_ssn(candidate: Candidate) -> bool:
     return ssn_valid(digits_of(candidate.value))
 
 
+def _glued(char: str) -> bool:
+    # RE2's \b is ASCII, and so is what counts as "part of a word" here: a number right
+    # against CJK or other letters is still a number of its own.
+    return char.isascii() and char.isalnum()
+
+
+def char_before(candidate: Candidate) -> str:
+    """The character before the candidate, a JSON escape (``\n``, ``\t``) read as a space."""
+    before = candidate.before(3)
+    if len(before) >= 2 and before[-2] == "\\" and before[-1] in "nrt":
+        return " "
+    return before[-1:]
+
+
+# Words in front of a bare run of ten digits that make it a phone number rather than an
+# id, a seed or a count ("number" alone does not: order numbers look the same).
+_PHONE_CONTEXT = re.compile(
+    r"(?i)(?:phone|tel|mobile|cell|call|text|sms|fax|contact|whatsapp|signal|reach|dial|ring"
+    r"|telefon|tel[eé]fono|telefone|t[eé]l[eé]phone|portable|num[eé]ro|nummer|handy|celular"
+    r"|m[oó]vil|cellulare|電話|电话|携帯|手机|手機|번호|전화)[^0-9\n]{0,24}$"
+)
+
+
 def validate_phone(candidate: Candidate) -> bool:
     value = candidate.value
-    before = candidate.before(2)
-    if before[-1:] and (before[-1].isalnum() or before[-1] in "+-./_"):
+    before = char_before(candidate)
+    if before and (_glued(before) or before in "+-./_"):
         return False
     after = candidate.after(2)
     if after[:1] in ("-", ".", "/") and after[1:2].isdigit():
@@ -136,6 +159,8 @@ def validate_phone(candidate: Candidate) -> bool:
     digits = digits_of(value)
     if value.startswith("+"):
         return 8 <= len(digits) <= 15
+    if value.isdigit() and not _PHONE_CONTEXT.search(candidate.before(40)):
+        return False
     return len(digits) == 10 or (len(digits) == 11 and digits[0] == "1")
 
 
@@ -155,14 +180,25 @@ def validate_email(candidate: Candidate) -> bool:
     return tld not in _FILE_EXTENSIONS
 
 
+# What makes a dotted quad a version rather than an address: a word for a version or
+# build just before it, a product name and a slash (user agents: Chrome/120.0.0.0),
+# or a version comparison (==, >=, ~=).
+_VERSION_BEFORE = re.compile(
+    r"(?i)(?:\bv|\bver|version|versi[oó]n|vers[aã]o|\bbuild|\brelease|\brel|\brev|revision"
+    r"|firmware|\bfw|\bpatch|\bupdate|\bupgrade|\btag|\bsdk|\bbundle|バージョン|版本)"
+    r"[ \t:=#]*$|[A-Za-z]/$|[=~<>!]=[ \t]*$"
+)
+
+
 def validate_ipv4(candidate: Candidate) -> bool:
     before = candidate.before()
     after = candidate.after(2)
-    if before[-1:] and (before[-1].isalnum() or before[-1] in "._-"):
+    previous = char_before(candidate)
+    if previous and (_glued(previous) or previous in "._-"):
         return False
-    if after[:1] in (".", "-", "_") and after[1:2].isalnum():
+    if after[:1] in (".", "-", "_", "+") and after[1:2].isalnum():
         return False
-    if "version" in before.lower() or before.rstrip().lower().endswith(("ver", "v")):
+    if _VERSION_BEFORE.search(before):
         return False
     value = candidate.value
     # Addresses that identify no one: unspecified, loopback, broadcast.
@@ -172,9 +208,9 @@ def validate_ipv4(candidate: Candidate) -> bool:
 def validate_ipv6(candidate: Candidate) -> bool:
     before = candidate.before(2)
     after = candidate.after(2)
-    if before[-1:] and (before[-1].isalnum() or before[-1] in ":_."):
+    if before[-1:] and (_glued(before[-1]) or before[-1] in ":_."):
         return False
-    if after[:1] and (after[0].isalnum() or after[0] in ":_"):
+    if after[:1] and (_glued(after[0]) or after[0] in ":_"):
         return False
     value = candidate.value
     hex_chars = sum(1 for ch in value if ch not in ":.%")
@@ -238,3 +274,34 @@ def validate_vendor_key(candidate: Candidate) -> bool:
 def validate_openai(candidate: Candidate) -> bool:
     # With the Anthropic detector switched off its keys must not be labelled OpenAI.
     return not candidate.value.startswith("sk-ant-") and validate_vendor_key(candidate)
+
+
+def validate_token_shape(candidate: Candidate) -> bool:
+    """Random-looking: at least two of upper case, lower case and digits after the prefix."""
+    value = candidate.value
+    classes = (
+        any("A" <= ch <= "Z" for ch in value[4:]),
+        any("a" <= ch <= "z" for ch in value[4:]),
+        any("0" <= ch <= "9" for ch in value[4:]),
+    )
+    return sum(classes) >= 2
+
+
+_PROSE_VALUE_MIN = 5
+
+
+def looks_like_password(value: str) -> bool:
+    """Whether a word stated as a password in prose looks like one, not like a word.
+
+    At least five characters with a digit, a symbol, or upper case after the first
+    character: ``Sommer2024!`` and ``hunter2`` are passwords, ``abgelaufen``
+    (expired) and ``incorrect`` are words.
+    """
+    value = value.rstrip(".,;:!?)»”")
+    if not _PROSE_VALUE_MIN <= len(value) <= 128:
+        return False
+    if any(ch.isdigit() for ch in value):
+        return True
+    if any(not ch.isalnum() for ch in value):
+        return True
+    return any(ch.isupper() for ch in value[1:])

@@ -25,8 +25,8 @@ MAX_DEPTH = 64
 #: card number, a small one cannot hold anything to redact.
 BIG_INT = 10**8
 
-# Types whose values cannot carry text worth redacting (ints are handled apart).
-_ATOMIC_SAFE: tuple[type, ...] = (
+#: Types whose values cannot carry text worth redacting (ints are handled apart).
+ATOMIC_SAFE: tuple[type, ...] = (
     float,
     bool,
     type(None),
@@ -60,7 +60,8 @@ class Walker:
     Args:
         redact_text: redacts one string, returning it and whether a ``drop``-mode
             detector hit it.
-        is_secret_field: whether a value under this key is replaced whole.
+        is_secret_field: whether a value under this key may be replaced whole.
+        hides_value: whether this value under this key is replaced whole.
         field_token: what a secret field's value becomes.
         drop_secret_fields: remove secret fields instead of replacing their value.
     """
@@ -69,11 +70,13 @@ class Walker:
         self,
         redact_text: Callable[[str], tuple[str, bool]],
         is_secret_field: Callable[[str], bool],
+        hides_value: Callable[[str, Any], bool],
         field_token: Callable[[object], str],
         drop_secret_fields: bool,
     ) -> None:
         self._redact_text = redact_text
         self._is_secret_field = is_secret_field
+        self._hides_value = hides_value
         self._field_token = field_token
         self._drop_secret_fields = drop_secret_fields
 
@@ -92,7 +95,7 @@ class Walker:
             if kind is str:
                 text, dropped = self._redact_text(value)
                 return text, text is not value, dropped
-            if isinstance(value, _ATOMIC_SAFE):
+            if isinstance(value, ATOMIC_SAFE):
                 return value, False, False
             if isinstance(value, int):
                 if -BIG_INT < value < BIG_INT:
@@ -124,7 +127,7 @@ class Walker:
         out: dict[Any, Any] = {}
         changed = False
         for key, item in value.items():
-            if isinstance(key, str) and self._is_secret_field(key):
+            if isinstance(key, str) and self._hides_value(key, item):
                 new, item_changed, dropped = self.secret_field(item)
             else:
                 new, item_changed, dropped = self.walk(item, depth + 1, copy)

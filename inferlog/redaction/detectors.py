@@ -32,6 +32,7 @@ from inferlog.redaction._validators import (
     validate_openai,
     validate_phone,
     validate_ssn,
+    validate_token_shape,
     validate_vendor_key,
 )
 
@@ -142,6 +143,11 @@ class Detector:
 # --- the detector table ------------------------------------------------------------------
 
 _H = r"[0-9A-Fa-f]{1,4}"
+# Key names and words that announce a US SSN or taxpayer id.
+_SSN_KEY = (
+    r"ssn|social[ _.-]?security(?:[ _.-]?(?:number|num|no|nr))?|taxpayer[ _.-]?id\w{0,16}"
+    r"|tax[ _.-]?id(?:[ _.-]?(?:number|num|no))?|itin|tin"
+)
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 
@@ -157,16 +163,24 @@ def _alnum_upper(value: str) -> str:
 def builtin_detectors(
     extra_secret_words: tuple[str, ...] = (),
     is_safe_key: Callable[[str], bool] = lambda _key: False,
+    classify: Callable[[str], int] | None = None,
 ) -> tuple[Detector, ...]:
-    """Return the built-in detectors in priority order (earlier ones replace first)."""
+    """Return the built-in detectors in priority order (earlier ones replace first).
+
+    ``extra_secret_words`` are RE2 fragments of further secret key names,
+    ``is_safe_key`` exempts key names, ``classify`` tells a key that names a secret
+    from one that only mentions one (see ``secret``).
+    """
     return (
         Detector(
             "private_key",
             r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-            r"[A-Za-z0-9+/=\r\n\t\\]*"
+            # Base64 lines, line breaks as they are or JSON-escaped (\n, \\n), and the
+            # header lines of PGP and legacy encrypted PEM (Version:, Proc-Type:).
+            r"(?:[A-Z][A-Za-z-]{1,30}:[ \t][^\r\n\\\"]{0,128}|[A-Za-z0-9+/= \r\n\t\\])*"
             r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
-            description="PEM private-key blocks (RSA, EC, OpenSSH, PKCS#8, PGP), "
-            "also JSON-escaped and truncated ones",
+            description="PEM private-key blocks (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, "
+            "PGP), also JSON-escaped and truncated ones",
         ),
         Detector(
             "url_password",
@@ -200,10 +214,10 @@ def builtin_detectors(
         ),
         Detector(
             "slack_token",
-            r"\bxox[abeoprs]-[A-Za-z0-9-]{10,}"
-            r"|\bhttps://hooks\.slack\.com/services/[A-Za-z0-9_/]{10,}",
+            r"\b(?:xox[abeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
+            r"|\bhttps://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}",
             validator=validate_vendor_key,
-            description="Slack tokens (xoxb-, xoxp-, ...) and incoming-webhook URLs",
+            description="Slack tokens (xoxb-, xoxp-, xapp-, xoxe-, ...) and webhook URLs",
         ),
         Detector(
             "stripe_key",
@@ -212,9 +226,24 @@ def builtin_detectors(
             description="Stripe secret and restricted keys, webhook signing secrets",
         ),
         Detector(
+            "api_token",
+            r"\b(?:glpat-[0-9A-Za-z_-]{20,}|gl(?:ptt|dt|rt|soat|cbt)-[0-9A-Za-z_-]{20,}"
+            r"|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{50,}"
+            r"|SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}|do[opr]_v1_[a-f0-9]{64}"
+            r"|dapi[a-f0-9]{32}|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}|gsk_[A-Za-z0-9]{40,}"
+            r"|r8_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}"
+            r"|lin_api_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,}|sk-or-v1-[a-f0-9]{64}"
+            r"|[0-9]{8,10}:AA[A-Za-z0-9_-]{33})",
+            validator=validate_token_shape,
+            description="API tokens with a known prefix: GitLab (glpat-), Hugging Face "
+            "(hf_), npm, PyPI, SendGrid, DigitalOcean, Databricks, Shopify, Groq, "
+            "Replicate, xAI, Perplexity, OpenRouter, Linear, Notion, Telegram bots",
+        ),
+        Detector(
             "google_api_key",
-            r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}",
-            description="Google API keys (AIza...) and OAuth access tokens (ya29.)",
+            r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}",
+            description="Google API keys (AIza...), OAuth access tokens (ya29.) and "
+            "OAuth client secrets (GOCSPX-)",
         ),
         Detector(
             "aws_access_key",
@@ -244,7 +273,7 @@ def builtin_detectors(
         Detector(
             "secret",
             secret_assignment_pattern(extra_secret_words),
-            validator=make_secret_assignment_validator(is_safe_key),
+            validator=make_secret_assignment_validator(is_safe_key, classify),
             retry_inside=True,
             description="values assigned to keys that name a secret, in text",
         ),
@@ -280,8 +309,11 @@ def builtin_detectors(
         Detector(
             "ssn",
             r"\b([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})\b"
-            r"|\b(?i:ssn|social security(?: number)?)[ \t]*(?:#|no\.?|number)?[ \t]*[:=]?[ \t]*"
-            r"([0-9]{9})\b",
+            # Nine bare digits only after a key or words that name an SSN or tax id, in
+            # text, JSON (also escaped), Python reprs and OpenTelemetry attributes.
+            rf"|(?:\b|_)(?i:{_SSN_KEY})[\w.-]{{0,24}}"
+            r"\\{0,3}[\"']?[ \t]*(?:#|no\.?|number|=>|[:=]|is)?[ \t]*(?:Str\(|\\{0,3}[\"'])?"
+            r"[ \t]*([0-9]{9})\b",
             validator=validate_ssn,
             partial=True,
             normalize=digits_of,
@@ -292,7 +324,10 @@ def builtin_detectors(
             "phone",
             r"(?:\+?1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])"
             r"[2-9][0-9]{2}[ .-][0-9]{4}\b"
-            r"|\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}\b",
+            r"|\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}\b"
+            # Ten bare digits (eleven with a leading 1): a phone number only after words
+            # that say so (the validator checks), else an id.
+            r"|\b1?[2-9][0-9]{2}[2-9][0-9]{6}\b",
             validator=validate_phone,
             partial=True,
             normalize=digits_of,

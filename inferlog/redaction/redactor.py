@@ -16,12 +16,15 @@ from typing import Any, Literal
 from inferlog._safe import safe_str
 from inferlog.redaction._engine import CompiledDetector, Engine
 from inferlog.redaction._keys import (
-    SECRET_KEY_WORDS_ANYWHERE,
-    SECRET_KEY_WORDS_AT_END,
+    DESCRIBES_SECRET,
+    NAMES_SECRET,
+    NOT_SECRET,
+    key_class,
     normalize_key,
     user_key_regex,
+    value_could_be_secret,
 )
-from inferlog.redaction._walk import FAILED_TOKEN, Walker, report_failure
+from inferlog.redaction._walk import ATOMIC_SAFE, FAILED_TOKEN, Walker, report_failure
 from inferlog.redaction.detectors import Detector, builtin_detectors
 
 #: How a detector replaces what it finds.
@@ -110,12 +113,14 @@ class Redactor:
         self._safe_keys = frozenset(normalize_key(k) for k in safe_keys)
         user_keys = tuple(str(k) for k in secret_keys)
         self._user_key_suffixes = tuple(normalize_key(k) for k in user_keys)
-        key_cache: dict[str, bool] = {}
-        self._key_cache = key_cache
+        # Key name -> its class (NOT_SECRET, MENTIONS_SECRET, NAMES_SECRET).
+        self._key_cache: dict[str, int] = {}
 
         custom = [Detector(name, str(pattern)) for name, pattern in (patterns or {}).items()]
         custom.extend(custom_detectors)
-        builtins = builtin_detectors(tuple(user_key_regex(k) for k in user_keys), self._is_safe_key)
+        builtins = builtin_detectors(
+            tuple(user_key_regex(k) for k in user_keys), self._is_safe_key, self._classify
+        )
         all_detectors = [*custom, *builtins]
         names = [d.name for d in all_detectors]
         duplicates = {n for n in names if names.count(n) > 1}
@@ -202,6 +207,7 @@ class Redactor:
         self._walker = Walker(
             self._redact_plain,
             self.is_secret_field,
+            self.hides_value,
             self._secret_field_token_factory(),
             self._secret_field_mode == "drop",
         )
@@ -224,21 +230,50 @@ class Redactor:
     def _is_safe_key(self, name: str) -> bool:
         return normalize_key(name) in self._safe_keys
 
-    def is_secret_key(self, name: str) -> bool:
-        """Return True when a field called ``name`` holds a secret as a whole."""
+    def _classify(self, normalized: str) -> int:
+        return key_class(normalized, self._user_key_suffixes)
+
+    def _key_class(self, name: str) -> int:
         cached = self._key_cache.get(name)
         if cached is not None:
             return cached
         key = normalize_key(name)
-        secret = key not in self._safe_keys and (
-            any(w in key for w in SECRET_KEY_WORDS_ANYWHERE)
-            or key.endswith(SECRET_KEY_WORDS_AT_END)
-            or (bool(self._user_key_suffixes) and key.endswith(self._user_key_suffixes))
-        )
+        found = NOT_SECRET if key in self._safe_keys else self._classify(key)
         if len(self._key_cache) >= _KEY_CACHE_LIMIT:
             self._key_cache.clear()
-        self._key_cache[name] = secret
-        return secret
+        self._key_cache[name] = found
+        return found
+
+    def is_secret_key(self, name: str) -> bool:
+        """Return True when a field called ``name`` may hold a secret as a whole.
+
+        A name that names a secret (``password``, ``db_password``, ``api_key``,
+        ``refresh_token``) makes every value one; a name that only mentions a secret
+        (``password_updated_at``, ``secret_version``) only a value that could be one:
+        see :meth:`hides_value`.
+        """
+        return self._key_class(name) > DESCRIBES_SECRET
+
+    def hides_value(self, name: str, value: Any) -> bool:
+        """Return True when the ``secret_field`` rule replaces this value of a field
+        called ``name`` whole.
+
+        Booleans and None never hold a secret. Under a name that only mentions a secret
+        (``api_key_count``, ``password_expires_in_days``), numbers, timestamps, dates,
+        versions, durations, UUIDs, lower-case words and prose are metadata, kept.
+        """
+        if not self._secret_field_on:
+            return False
+        found = self._key_class(name)
+        if found <= DESCRIBES_SECRET or value is None or isinstance(value, bool):
+            return False
+        if found == NAMES_SECRET:
+            return True
+        if isinstance(value, str):
+            return value_could_be_secret(value)
+        if isinstance(value, int):
+            return value_could_be_secret(str(value))
+        return not isinstance(value, ATOMIC_SAFE)
 
     def is_secret_field(self, name: str) -> bool:
         """Return True when this redactor replaces a field called ``name`` whole.
@@ -350,7 +385,7 @@ class Redactor:
         are walked, and returned as they are, not copied, when nothing in them changed.
         ``dropped`` says the field should be removed. Never raises.
         """
-        if isinstance(name, str) and self.is_secret_field(name):
+        if isinstance(name, str) and self.hides_value(name, value):
             return self._walker.secret_field(value)
         if type(value) is str:
             new, dropped = self.redact_from(value, start)
