@@ -108,6 +108,25 @@ _METADATA_ENDINGS = (
     "reset",
     "min",
     "max",
+    "ref",
+    "reference",
+    "uri",
+    "url",
+    "endpoint",
+    "host",
+    "region",
+    "mode",
+    "label",
+    "description",
+    "owner",
+    "scope",
+    "scopes",
+    "prefix",
+    "suffix",
+)
+# First words of a key that make it describe secrets (``num_secrets``, ``has_password``).
+_METADATA_PREFIXES = frozenset(
+    {"num", "count", "total", "has", "is", "use", "enable", "allow", "require", "min", "max"}
 )
 # Endings after a secret word that still name the secret itself (``password_hash``,
 # ``api_key_value``, ``new_password_confirm``), and plural or numbered forms.
@@ -140,13 +159,21 @@ _VALUE_SUFFIXES = (
 _SECRET_ENDINGS = (*SECRET_KEY_WORDS_ANYWHERE, *SECRET_KEY_WORDS_AT_END, "secretkey", "pass")
 
 
-def key_class(normalized: str, user_suffixes: tuple[str, ...] = ()) -> int:
-    """Classify a normalised key name: NOT_SECRET, MENTIONS_SECRET or NAMES_SECRET."""
+def key_class(name: str, user_suffixes: tuple[str, ...] = ()) -> int:
+    """Classify a key name: NOT_SECRET, DESCRIBES_SECRET, MENTIONS_SECRET or NAMES_SECRET.
+
+    ``user_suffixes``: normalised names given by the user, which name a secret.
+    """
+    normalized = normalize_key(name)
     if user_suffixes and normalized.endswith(user_suffixes):
         return NAMES_SECRET
     anywhere = any(word in normalized for word in SECRET_KEY_WORDS_ANYWHERE)
     if not anywhere and not normalized.endswith(SECRET_KEY_WORDS_AT_END):
         return NOT_SECRET
+    # The first word of the last dotted part: "app.num_secrets" -> "num".
+    local = name.strip().lower().rsplit(".", 1)[-1]
+    if _SEPARATORS_RE.split(local, 1)[0] in _METADATA_PREFIXES:
+        return DESCRIBES_SECRET
     core = normalized.rstrip("0123456789")
     for suffix in _VALUE_SUFFIXES:
         if core.endswith(suffix) and len(core) > len(suffix):
@@ -225,7 +252,8 @@ def user_key_regex(name: str) -> str:
 _PROSE_WORDS = (
     r"password|passwort|kennwort|wachtwoord|mot de passe|mdp|contrase(?:ñ|n)a|clave"
     r"|senha|parola d'ordine|has(?:ł|l)o|heslo|l(?:ö|o)senord|adgangskode|passord"
-    r"|salasana|sifre|passcode|pin|pwd"
+    r"|salasana|sifre|passcode|passphrase|pass phrase|pin|pwd|secret code|code secret"
+    r"|codice segreto|c(?:ó|o)digo secreto|geheimcode|geheimwort"
 )
 # Words starting with a letter outside ASCII, where RE2's ASCII \b cannot anchor.
 _PROSE_WORDS_NON_ASCII = r"şifre|пароль|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호"
@@ -238,6 +266,14 @@ _SCHEME_WORDS = (
     r"token|digest|apikey|api-key|api_key|key|sso-key|ssws|hmac|negotiate|ntlm|dpop|mac"
     r"|splunk|bot|pat|oauth|jwt|cred"
 )
+
+
+def _escapable(fragment: str) -> str:
+    """An RE2 fragment of literal words where each character outside ASCII may also be
+    written as a JSON ``\\uXXXX`` escape."""
+    return "".join(
+        char if char.isascii() else f"(?:{char}|\\\\{{1,3}}u{ord(char):04x})" for char in fragment
+    )
 
 
 def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
@@ -261,14 +297,18 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
     )
     # Any scheme word, then the credential: the scheme stays visible.
     authorization = (
-        r"\b(?i:(?:proxy[_-]?)?authorization)\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"']?"
-        r"[A-Za-z][A-Za-z0-9_-]{0,30}[ \t]+([^\s\"'\\,;]{4,512})"
+        r"\b(?:[\w.-]{0,64}[._-])?(?i:(?:proxy[_-]?)?authorization)\\{0,3}[\"']?[ \t]*[:=]"
+        r"[ \t]*\\{0,3}[\"']?(?:Str\()?[A-Za-z][A-Za-z0-9_-]{0,30}[ \t]+([^\s\"'\\,;)]{4,512})"
     )
+    # Words outside ASCII also as JSON writes them by default (\u00f1, \u5bc6).
+    words = _escapable(_PROSE_WORDS)
+    non_ascii = _escapable(_PROSE_WORDS_NON_ASCII)
+    particles = _escapable("是|は|는|은|이|가|\uff1a")
     prose = (
-        rf"(?:\b(?i:{_PROSE_WORDS})|(?i:{_PROSE_WORDS_NON_ASCII}))"
-        r"(?:[ \t]*[:\x{FF1A}]|[ \t]*(?:是|は|는|은|이|가)"
-        rf"|[ \t]+(?:[^\s]{{1,24}}[ \t]+){{0,4}}?(?i:{_PROSE_VERBS})[ \t]*[:=]?[ \t])"
-        r"[ \t]*[\"'«“„]?([^\s\"'«»“”„<>]{4,128})"
+        rf"(?:\b(?i:{words})|(?i:{non_ascii}))"
+        rf"(?:[ \t]*(?::|{particles})"
+        rf"|[ \t]+(?:[^\s]{{1,24}}[ \t]+){{0,4}}?(?i:{_escapable(_PROSE_VERBS)})[ \t]*[:=]?[ \t])"
+        r"[ \t]*(?:[\"“„]([^\"“”\r\n]{4,128})[\"”]|[\"'«“„]?([^\s\"'«»“”„<>\\]{4,128}))"
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
     cookie = r"\b(?i:set-cookie|cookie)[ \t]*:[ \t]*([^\r\n\"]+)"
@@ -281,7 +321,9 @@ _EMPTY_VALUES = frozenset({"", "null", "none", "nil", "undefined", "true", "fals
 # bearer_token and basic_auth detectors take the credential that follows.
 _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 _DELEGATED_SCHEMES = ("bearer", "basic")
+_ALL_SCHEMES = frozenset({*_SCHEMES, *_SCHEME_WORDS.split("|")})
 _ASSIGNMENT = re.compile(r"[:=]")
+_QUOTES = frozenset("\"'«“„")
 
 
 def make_secret_assignment_validator(
@@ -294,7 +336,11 @@ def make_secret_assignment_validator(
     class (:func:`key_class` by default): a key that only mentions a secret keeps
     values that cannot be one (counts, timestamps, versions).
     """
-    from inferlog.redaction._validators import looks_like_password
+    from inferlog.redaction._validators import (
+        basic_credential,
+        bearer_credential,
+        looks_like_password,
+    )
 
     classify_key = classify if classify is not None else key_class
 
@@ -307,24 +353,32 @@ def make_secret_assignment_validator(
             return False
         match = candidate.match
         head = match[: candidate.start - candidate.match_start]
-        if head[:1] in "aApP" and head.lower().startswith(("authorization", "proxy")):
+        if "authorization" in head.lower():
             # "Authorization: Bearer <token>": the bearer_token and basic_auth detectors
-            # take the credential after their scheme.
-            scheme = head.rstrip().rsplit(None, 1)[-1].strip("\\\"'").lower()
-            if scheme in _DELEGATED_SCHEMES:
+            # take a credential after their scheme that they recognise.
+            scheme = head.rstrip().rsplit(None, 1)[-1].rsplit("(", 1)[-1]
+            scheme = scheme.strip("\\\"'").lower()
+            if scheme == "bearer" and bearer_credential(value):
+                return False
+            if scheme == "basic" and basic_credential(value):
                 return False
         if lowered.startswith(_DELEGATED_SCHEMES) and lowered.split(None, 1)[0] in _SCHEMES:
+            return False
+        if lowered in _ALL_SCHEMES and candidate.after(1).isspace():
+            # A scheme word whose credential is already masked (a second pass).
             return False
         key = _KEY_PREFIX_RE.match(match)
         if key is None:
             return True
         if not _ASSIGNMENT.search(head):
-            # Stated in prose: only a value that looks like a password.
-            return looks_like_password(value)
+            # Stated in prose: only a value that looks like a password, or a quoted
+            # passphrase of several words.
+            quoted = candidate.before(1) in _QUOTES and " " in value and len(value) >= 12
+            return quoted or looks_like_password(value)
         name = key.group()
         if is_safe_key(name):
             return False
-        found = classify_key(normalize_key(name))
+        found = classify_key(name)
         if found == DESCRIBES_SECRET:
             return False
         if found == MENTIONS_SECRET:

@@ -120,7 +120,7 @@ def validate_ssn(candidate: Candidate) -> bool:
     before = candidate.before(2)
     after = candidate.after(2)
     # Part of a longer dashed or dotted number (an order or part number), not an SSN.
-    if before[-1:] in ("-", ".", "/") or (after[:1] in ("-", ".") and after[1:2].isdigit()):
+    if before[-1:] in ("-", ".", "/") or (after[:1] in ("-", ".") and after[1:2].isalnum()):
         return False
     return ssn_valid(digits_of(candidate.value))
 
@@ -131,12 +131,29 @@ def _glued(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
+_UNICODE_ESCAPE = re.compile(r"\\{1,3}u([0-9a-fA-F]{4})$")
+
+
 def char_before(candidate: Candidate) -> str:
-    """The character before the candidate, a JSON escape (``\n``, ``\t``) read as a space."""
-    before = candidate.before(3)
+    """The character before the candidate, JSON escapes decoded.
+
+    ``\n``, ``\r`` and ``\t`` read as a space, ``\u00e9`` as the character it stands for:
+    what counts is the text, not how JSON wrote it.
+    """
+    before = candidate.before(9)
     if len(before) >= 2 and before[-2] == "\\" and before[-1] in "nrt":
         return " "
+    escaped = _UNICODE_ESCAPE.search(before)
+    if escaped is not None:
+        return chr(int(escaped.group(1), 16))
     return before[-1:]
+
+
+def unglued(candidate: Candidate) -> bool:
+    """Whether the candidate starts a word, as RE2's \\b would say, but reading JSON
+    escapes as the characters they stand for (so ``\\u30ad`` + ``sk-...`` starts one)."""
+    previous = char_before(candidate)
+    return not previous or not (_glued(previous) or previous == "_")
 
 
 # Words in front of a bare run of ten digits that make it a phone number rather than an
@@ -183,11 +200,47 @@ def validate_email(candidate: Candidate) -> bool:
 # What makes a dotted quad a version rather than an address: a word for a version or
 # build just before it, a product name and a slash (user agents: Chrome/120.0.0.0),
 # or a version comparison (==, >=, ~=).
-_VERSION_BEFORE = re.compile(
-    r"(?i)(?:\bv|\bver|version|versi[oó]n|vers[aã]o|\bbuild|\brelease|\brel|\brev|revision"
-    r"|firmware|\bfw|\bpatch|\bupdate|\bupgrade|\btag|\bsdk|\bbundle|バージョン|版本)"
-    r"[ \t:=#]*$|[A-Za-z]/$|[=~<>!]=[ \t]*$"
+_VERSION_WORDS = frozenset(
+    [
+        "v",
+        "ver",
+        "version",
+        "versions",
+        "versión",
+        "versão",
+        "build",
+        "release",
+        "rel",
+        "rev",
+        "revision",
+        "firmware",
+        "fw",
+        "patch",
+        "update",
+        "upgrade",
+        "tag",
+        "sdk",
+        "bundle",
+        "バージョン",
+        "版本",
+    ]
 )
+
+
+def _names_a_version(before: str) -> bool:
+    tail = before.rstrip(" \t:=#")
+    if not tail:
+        return False
+    last = tail[-1]
+    if last == "/":
+        return tail[-2:-1].isalpha()
+    if before.rstrip(" \t")[-2:] in ("==", ">=", "<=", "~=", "!="):
+        return True
+    if not last.isalpha():
+        return False
+    word = tail.rsplit(None, 1)[-1].lower()
+    # The last word, or its end after a separator (app_version, --build).
+    return word in _VERSION_WORDS or word.rsplit("_", 1)[-1].lstrip("-") in _VERSION_WORDS
 
 
 def validate_ipv4(candidate: Candidate) -> bool:
@@ -198,7 +251,7 @@ def validate_ipv4(candidate: Candidate) -> bool:
         return False
     if after[:1] in (".", "-", "_", "+") and after[1:2].isalnum():
         return False
-    if _VERSION_BEFORE.search(before):
+    if _names_a_version(before):
         return False
     value = candidate.value
     # Addresses that identify no one: unspecified, loopback, broadcast.
@@ -229,6 +282,8 @@ def _b64url_decode(segment: str) -> bytes:
 
 
 def validate_jwt(candidate: Candidate) -> bool:
+    if not unglued(candidate):
+        return False
     header = candidate.value.split(".", 1)[0]
     try:
         decoded = _b64url_decode(header)
@@ -238,7 +293,11 @@ def validate_jwt(candidate: Candidate) -> bool:
 
 
 def validate_basic(candidate: Candidate) -> bool:
-    value = candidate.value
+    return basic_credential(candidate.value)
+
+
+def basic_credential(value: str) -> bool:
+    """Whether ``value`` is HTTP Basic credentials: base64 of printable ``user:password``."""
     try:
         decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
     except (binascii.Error, ValueError):
@@ -256,6 +315,14 @@ def validate_bearer(candidate: Candidate) -> bool:
     return len(candidate.value.rstrip(".")) >= 8
 
 
+_TOKEN_LIKE = re.compile(r"[0-9]|[a-z][A-Z]|[._~+/][A-Za-z0-9]")
+
+
+def bearer_credential(value: str) -> bool:
+    """Whether the bearer_token detector takes ``value``: 8 characters or more, credential-like."""
+    return len(value.rstrip(".")) >= 8 and _TOKEN_LIKE.search(value) is not None
+
+
 def validate_aws_secret(candidate: Candidate) -> bool:
     value = candidate.value
     if len(value) != 40 or candidate.after(1) == "=":
@@ -268,6 +335,8 @@ def validate_aws_secret(candidate: Candidate) -> bool:
 
 def validate_vendor_key(candidate: Candidate) -> bool:
     value = candidate.value
+    if not unglued(candidate):
+        return False
     return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
 
 
@@ -279,6 +348,8 @@ def validate_openai(candidate: Candidate) -> bool:
 def validate_token_shape(candidate: Candidate) -> bool:
     """Random-looking: at least two of upper case, lower case and digits after the prefix."""
     value = candidate.value
+    if not unglued(candidate):
+        return False
     classes = (
         any("A" <= ch <= "Z" for ch in value[4:]),
         any("a" <= ch <= "z" for ch in value[4:]),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from inferlog.redaction._keys import make_secret_assignment_validator, secret_assignment_pattern
 from inferlog.redaction._validators import (
     digits_of,
+    unglued,
     validate_aws_secret,
     validate_basic,
     validate_bearer,
@@ -143,6 +144,13 @@ class Detector:
 # --- the detector table ------------------------------------------------------------------
 
 _H = r"[0-9A-Fa-f]{1,4}"
+# A JSON \uXXXX escape (CJK text in ASCII JSON) right before a number: RE2's \b sees
+# its last hex digit as part of the number's word, so such numbers get their own branch.
+_AFTER_ESCAPE = r"\\{1,3}u[0-9A-Fa-f]{4}"
+_CARD = (
+    r"(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?"
+    r"|3[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})"
+)
 # Key names and words that announce a US SSN or taxpayer id.
 _SSN_KEY = (
     r"ssn|social[ _.-]?security(?:[ _.-]?(?:number|num|no|nr))?|taxpayer[ _.-]?id\w{0,16}"
@@ -190,44 +198,44 @@ def builtin_detectors(
         ),
         Detector(
             "jwt",
-            r"\beyJ[A-Za-z0-9_-]{5,}\.ey[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+            r"eyJ[A-Za-z0-9_-]{5,}\.ey[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
             validator=validate_jwt,
             description="JSON Web Tokens (header.payload.signature)",
         ),
         Detector(
             "anthropic_key",
-            r"\bsk-ant-[A-Za-z0-9]{2,20}-[A-Za-z0-9_-]{20,}",
+            r"sk-ant-[A-Za-z0-9]{2,20}-[A-Za-z0-9_-]{20,}",
             validator=validate_vendor_key,
             description="Anthropic API keys (sk-ant-...)",
         ),
         Detector(
             "openai_key",
-            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
             validator=validate_openai,
             description="OpenAI API keys (sk-..., sk-proj-...)",
         ),
         Detector(
             "github_token",
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})",
+            r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})",
             validator=validate_vendor_key,
             description="GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
         ),
         Detector(
             "slack_token",
-            r"\b(?:xox[abeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
-            r"|\bhttps://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}",
+            r"(?:xox[abeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
+            r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}",
             validator=validate_vendor_key,
             description="Slack tokens (xoxb-, xoxp-, xapp-, xoxe-, ...) and webhook URLs",
         ),
         Detector(
             "stripe_key",
-            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|\bwhsec_[A-Za-z0-9]{16,}",
+            r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{16,}",
             validator=validate_vendor_key,
             description="Stripe secret and restricted keys, webhook signing secrets",
         ),
         Detector(
             "api_token",
-            r"\b(?:glpat-[0-9A-Za-z_-]{20,}|gl(?:ptt|dt|rt|soat|cbt)-[0-9A-Za-z_-]{20,}"
+            r"(?:glpat-[0-9A-Za-z_-]{20,}|gl(?:ptt|dt|rt|soat|cbt)-[0-9A-Za-z_-]{20,}"
             r"|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{50,}"
             r"|SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}|do[opr]_v1_[a-f0-9]{64}"
             r"|dapi[a-f0-9]{32}|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}|gsk_[A-Za-z0-9]{40,}"
@@ -241,13 +249,15 @@ def builtin_detectors(
         ),
         Detector(
             "google_api_key",
-            r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}",
+            r"AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[0-9A-Za-z_-]{20,}",
+            validator=unglued,
             description="Google API keys (AIza...), OAuth access tokens (ya29.) and "
             "OAuth client secrets (GOCSPX-)",
         ),
         Detector(
             "aws_access_key",
-            r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+            r"(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+            validator=unglued,
             description="AWS access key ids (AKIA..., ASIA...)",
         ),
         Detector(
@@ -297,8 +307,7 @@ def builtin_detectors(
         ),
         Detector(
             "card",
-            r"\b(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?"
-            r"|3[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})\b",
+            rf"\b{_CARD}\b|{_AFTER_ESCAPE}({_CARD})\b",
             validator=validate_card,
             partial=True,
             normalize=digits_of,
@@ -309,6 +318,7 @@ def builtin_detectors(
         Detector(
             "ssn",
             r"\b([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})\b"
+            rf"|{_AFTER_ESCAPE}([0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}})\b"
             # Nine bare digits only after a key or words that name an SSN or tax id, in
             # text, JSON (also escaped), Python reprs and OpenTelemetry attributes.
             rf"|(?:\b|_)(?i:{_SSN_KEY})[\w.-]{{0,24}}"
@@ -323,7 +333,7 @@ def builtin_detectors(
         Detector(
             "phone",
             r"(?:\+?1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])"
-            r"[2-9][0-9]{2}[ .-][0-9]{4}\b"
+            r"[2-9][0-9]{2}[ .-]?[0-9]{4}\b"
             r"|\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}\b"
             # Ten bare digits (eleven with a leading 1): a phone number only after words
             # that say so (the validator checks), else an id.
@@ -344,7 +354,9 @@ def builtin_detectors(
         ),
         Detector(
             "ipv4",
-            rf"\b{_IPV4}\b",
+            # No leading \b: the validator checks what comes before, so that an address
+            # right after a JSON \uXXXX escape (CJK text in ASCII JSON) is still found.
+            rf"{_IPV4}\b",
             validator=validate_ipv4,
             description="IPv4 addresses (loopback, 0.0.0.0 and broadcast excepted)",
         ),

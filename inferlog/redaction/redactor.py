@@ -230,15 +230,15 @@ class Redactor:
     def _is_safe_key(self, name: str) -> bool:
         return normalize_key(name) in self._safe_keys
 
-    def _classify(self, normalized: str) -> int:
-        return key_class(normalized, self._user_key_suffixes)
+    def _classify(self, name: str) -> int:
+        return key_class(name, self._user_key_suffixes)
 
     def _key_class(self, name: str) -> int:
         cached = self._key_cache.get(name)
         if cached is not None:
             return cached
-        key = normalize_key(name)
-        found = NOT_SECRET if key in self._safe_keys else self._classify(key)
+        safe = normalize_key(name) in self._safe_keys
+        found = NOT_SECRET if safe else self._classify(name)
         if len(self._key_cache) >= _KEY_CACHE_LIMIT:
             self._key_cache.clear()
         self._key_cache[name] = found

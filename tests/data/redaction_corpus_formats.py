@@ -64,6 +64,8 @@ class Corpus:
         return [
             ("log", f"{self.ts()} INFO gateway.request request_id={self.rid()} prompt={phrase!r}"),
             ("json", json.dumps(body, ensure_ascii=False)),
+            # What json.dumps writes by default: everything outside ASCII as \uXXXX.
+            ("json_ascii", json.dumps(body)),
             (
                 "escaped_json",
                 json.dumps(
