@@ -48,6 +48,9 @@ SECRET_KEY_WORDS_AT_END: tuple[str, ...] = (
     "jwt",
     "bearer",
     "signature",
+    "sig",
+    "pin",
+    "passcode",
 )
 
 #: Key classes: not secret; describes a secret (``password_updated_at``,
@@ -312,7 +315,12 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
     cookie = r"\b(?i:set-cookie|cookie)[ \t]*:[ \t]*([^\r\n\"]+)"
-    return rf"{cookie}|{authorization}|{key}{separator}{value}|{prose}"
+    # A command-line option: mysql --password hunter2 (-p is too short to tell).
+    option = (
+        r"[ \t]--?(?i:password|passwd|pass|pwd|secret|token|api-key|apikey)[ \t]+"
+        r"([^\s\"'-][^\s\"']{0,127})"
+    )
+    return rf"{cookie}|{authorization}|{key}{separator}{value}|{prose}|{option}"
 
 
 _KEY_PREFIX_RE = re.compile(r"[\w.-]+")
@@ -322,7 +330,6 @@ _EMPTY_VALUES = frozenset({"", "null", "none", "nil", "undefined", "true", "fals
 _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 _DELEGATED_SCHEMES = ("bearer", "basic")
 _ALL_SCHEMES = frozenset({*_SCHEMES, *_SCHEME_WORDS.split("|")})
-_ASSIGNMENT = re.compile(r"[:=]")
 _QUOTES = frozenset("\"'«“„")
 
 
@@ -369,8 +376,10 @@ def make_secret_assignment_validator(
             return False
         key = _KEY_PREFIX_RE.match(match)
         if key is None:
-            return True
-        if not _ASSIGNMENT.search(head):
+            # A command-line option (--password <value>): as in prose.
+            return looks_like_password(value)
+        after_key = head[key.end() :].lstrip(" \t\\\"'")
+        if after_key[:1] not in ("=", ":", "\uff1a"):
             # Stated in prose: only a value that looks like a password, or a quoted
             # passphrase of several words.
             quoted = candidate.before(1) in _QUOTES and " " in value and len(value) >= 12

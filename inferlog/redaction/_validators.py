@@ -228,7 +228,7 @@ _VERSION_WORDS = frozenset(
 
 
 def _names_a_version(before: str) -> bool:
-    tail = before.rstrip(" \t:=#")
+    tail = before.rstrip(" \t:=#\"'")
     if not tail:
         return False
     last = tail[-1]
@@ -236,11 +236,11 @@ def _names_a_version(before: str) -> bool:
         return tail[-2:-1].isalpha()
     if before.rstrip(" \t")[-2:] in ("==", ">=", "<=", "~=", "!="):
         return True
-    if not last.isalpha():
-        return False
-    word = tail.rsplit(None, 1)[-1].lower()
-    # The last word, or its end after a separator (app_version, --build).
-    return word in _VERSION_WORDS or word.rsplit("_", 1)[-1].lstrip("-") in _VERSION_WORDS
+    # The word just before: "build", "app_version", "{\"version\"", "--release".
+    start = len(tail)
+    while start and tail[start - 1].isalpha():
+        start -= 1
+    return tail[start:].lower() in _VERSION_WORDS
 
 
 def validate_ipv4(candidate: Candidate) -> bool:
