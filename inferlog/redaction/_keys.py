@@ -28,6 +28,11 @@ SECRET_KEY_WORDS_ANYWHERE: tuple[str, ...] = (
     "accountkey",
     "authorization",
     "cookie",
+)
+# The same in other languages. Matched in key names of structured data; in text, the
+# prose alternative of the secret pattern finds them ("Passwort: ...", "senha é ..."),
+# since each extra word in the key alternative costs every scan a little.
+_SECRET_KEY_WORDS_FOREIGN: tuple[str, ...] = (
     "passwort",
     "kennwort",
     "wachtwoord",
@@ -36,7 +41,9 @@ SECRET_KEY_WORDS_ANYWHERE: tuple[str, ...] = (
     "contraseña",
     "senha",
     "haslo",
+    "hasło",
 )
+_ANYWHERE_ALL = (*SECRET_KEY_WORDS_ANYWHERE, *_SECRET_KEY_WORDS_FOREIGN)
 #: Words that make a key name secret when it ends with them (``refresh_token``, but not
 #: ``input_token_count`` or ``max_tokens``).
 SECRET_KEY_WORDS_AT_END: tuple[str, ...] = (
@@ -159,7 +166,7 @@ _VALUE_SUFFIXES = (
     "enc",
     "input",
 )
-_SECRET_ENDINGS = (*SECRET_KEY_WORDS_ANYWHERE, *SECRET_KEY_WORDS_AT_END, "secretkey", "pass")
+_SECRET_ENDINGS = (*_ANYWHERE_ALL, *SECRET_KEY_WORDS_AT_END, "secretkey", "pass")
 
 
 def key_class(name: str, user_suffixes: tuple[str, ...] = ()) -> int:
@@ -170,7 +177,7 @@ def key_class(name: str, user_suffixes: tuple[str, ...] = ()) -> int:
     normalized = normalize_key(name)
     if user_suffixes and normalized.endswith(user_suffixes):
         return NAMES_SECRET
-    anywhere = any(word in normalized for word in SECRET_KEY_WORDS_ANYWHERE)
+    anywhere = any(word in normalized for word in _ANYWHERE_ALL)
     if not anywhere and not normalized.endswith(SECRET_KEY_WORDS_AT_END):
         return NOT_SECRET
     # The first word of the last dotted part: "app.num_secrets" -> "num".
@@ -309,7 +316,7 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
     particles = _escapable("是|は|는|은|이|가|\uff1a")
     prose = (
         rf"(?:\b(?i:{words})|(?i:{non_ascii}))"
-        rf"(?:[ \t]*(?::|{particles})"
+        rf"(?:\\{{0,3}}[\"']?[ \t]*(?:[:=]|{particles})"
         rf"|[ \t]+(?:[^\s]{{1,24}}[ \t]+){{0,4}}?(?i:{_escapable(_PROSE_VERBS)})[ \t]*[:=]?[ \t])"
         r"[ \t]*(?:[\"“„]([^\"“”\r\n]{4,128})[\"”]|[\"'«“„]?([^\s\"'«»“”„<>\\]{4,128}))"
     )

@@ -149,13 +149,6 @@ def char_before(candidate: Candidate) -> str:
     return before[-1:]
 
 
-def unglued(candidate: Candidate) -> bool:
-    """Whether the candidate starts a word, as RE2's \\b would say, but reading JSON
-    escapes as the characters they stand for (so ``\\u30ad`` + ``sk-...`` starts one)."""
-    previous = char_before(candidate)
-    return not previous or not (_glued(previous) or previous == "_")
-
-
 # Words in front of a bare run of ten digits that make it a phone number rather than an
 # id, a seed or a count ("number" alone does not: order numbers look the same).
 _PHONE_CONTEXT = re.compile(
@@ -281,10 +274,12 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(padded)
 
 
+_LEADING_ESCAPE = re.compile(r"\\{1,3}u[0-9a-fA-F]{4}")
+
+
 def validate_jwt(candidate: Candidate) -> bool:
-    if not unglued(candidate):
-        return False
-    header = candidate.value.split(".", 1)[0]
+    # A match may start with the JSON escape of the character before it.
+    header = _LEADING_ESCAPE.sub("", candidate.value.split(".", 1)[0], count=1)
     try:
         decoded = _b64url_decode(header)
     except (binascii.Error, ValueError):
@@ -335,21 +330,17 @@ def validate_aws_secret(candidate: Candidate) -> bool:
 
 def validate_vendor_key(candidate: Candidate) -> bool:
     value = candidate.value
-    if not unglued(candidate):
-        return False
     return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
 
 
 def validate_openai(candidate: Candidate) -> bool:
     # With the Anthropic detector switched off its keys must not be labelled OpenAI.
-    return not candidate.value.startswith("sk-ant-") and validate_vendor_key(candidate)
+    return "sk-ant-" not in candidate.value[:16] and validate_vendor_key(candidate)
 
 
 def validate_token_shape(candidate: Candidate) -> bool:
     """Random-looking: at least two of upper case, lower case and digits after the prefix."""
     value = candidate.value
-    if not unglued(candidate):
-        return False
     classes = (
         any("A" <= ch <= "Z" for ch in value[4:]),
         any("a" <= ch <= "z" for ch in value[4:]),

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from inferlog.redaction._keys import make_secret_assignment_validator, secret_assignment_pattern
 from inferlog.redaction._validators import (
     digits_of,
-    unglued,
     validate_aws_secret,
     validate_basic,
     validate_bearer,
@@ -144,6 +143,10 @@ class Detector:
 # --- the detector table ------------------------------------------------------------------
 
 _H = r"[0-9A-Fa-f]{1,4}"
+# Where a vendor token may start: at a word boundary, or right after a JSON \uXXXX
+# escape (CJK text in ASCII JSON), whose last hex digit RE2's \b sees as part of a word;
+# the escape is then replaced with the token.
+_WORD_START = r"(?:\b|\\{1,3}u[0-9A-Fa-f]{4})"
 # A JSON \uXXXX escape (CJK text in ASCII JSON) right before a number: RE2's \b sees
 # its last hex digit as part of the number's word, so such numbers get their own branch.
 _AFTER_ESCAPE = r"\\{1,3}u[0-9A-Fa-f]{4}"
@@ -198,50 +201,64 @@ def builtin_detectors(
         ),
         Detector(
             "jwt",
-            r"eyJ[A-Za-z0-9_-]{5,}\.ey[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+            rf"{_WORD_START}(?:"
+            r"eyJ[A-Za-z0-9_-]{5,}\.ey[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+            r")",
             validator=validate_jwt,
             description="JSON Web Tokens (header.payload.signature)",
         ),
         Detector(
             "anthropic_key",
-            r"sk-ant-[A-Za-z0-9]{2,20}-[A-Za-z0-9_-]{20,}",
+            rf"{_WORD_START}(?:"
+            r"sk-ant-[A-Za-z0-9]{2,20}-[A-Za-z0-9_-]{20,}"
+            r")",
             validator=validate_vendor_key,
             description="Anthropic API keys (sk-ant-...)",
         ),
         Detector(
             "openai_key",
-            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+            rf"{_WORD_START}(?:"
+            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"
+            r")",
             validator=validate_openai,
             description="OpenAI API keys (sk-..., sk-proj-...)",
         ),
         Detector(
             "github_token",
-            r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})",
+            rf"{_WORD_START}(?:"
+            r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"
+            r")",
             validator=validate_vendor_key,
             description="GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
         ),
         Detector(
             "slack_token",
+            rf"{_WORD_START}(?:"
             r"(?:xox[abeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
-            r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}",
+            r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}"
+            r")",
             validator=validate_vendor_key,
             description="Slack tokens (xoxb-, xoxp-, xapp-, xoxe-, ...) and webhook URLs",
         ),
         Detector(
             "stripe_key",
-            r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{16,}",
+            rf"{_WORD_START}(?:"
+            r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{16,}"
+            r")",
             validator=validate_vendor_key,
             description="Stripe secret and restricted keys, webhook signing secrets",
         ),
         Detector(
             "api_token",
+            rf"{_WORD_START}(?:"
             r"(?:glpat-[0-9A-Za-z_-]{20,}|gl(?:ptt|dt|rt|soat|cbt)-[0-9A-Za-z_-]{20,}"
             r"|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{50,}"
             r"|SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}|do[opr]_v1_[a-f0-9]{64}"
             r"|dapi[a-f0-9]{32}|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}|gsk_[A-Za-z0-9]{40,}"
             r"|r8_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,}"
             r"|lin_api_[A-Za-z0-9]{30,}|ntn_[A-Za-z0-9]{30,}|sk-or-v1-[a-f0-9]{64}"
-            r"|[0-9]{8,10}:AA[A-Za-z0-9_-]{33})",
+            r"|[0-9]{8,10}:AA[A-Za-z0-9_-]{33})"
+            r")",
             validator=validate_token_shape,
             description="API tokens with a known prefix: GitLab (glpat-), Hugging Face "
             "(hf_), npm, PyPI, SendGrid, DigitalOcean, Databricks, Shopify, Groq, "
@@ -249,15 +266,17 @@ def builtin_detectors(
         ),
         Detector(
             "google_api_key",
-            r"AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[0-9A-Za-z_-]{20,}",
-            validator=unglued,
+            rf"{_WORD_START}(?:"
+            r"AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[0-9A-Za-z_-]{20,}"
+            r")",
             description="Google API keys (AIza...), OAuth access tokens (ya29.) and "
             "OAuth client secrets (GOCSPX-)",
         ),
         Detector(
             "aws_access_key",
-            r"(?:AKIA|ASIA)[A-Z0-9]{16}\b",
-            validator=unglued,
+            rf"{_WORD_START}(?:"
+            r"(?:AKIA|ASIA)[A-Z0-9]{16}\b"
+            r")",
             description="AWS access key ids (AKIA..., ASIA...)",
         ),
         Detector(
