@@ -1,8 +1,11 @@
 """Key names that mark a value as secret: ``password=...``, ``"api_key": "..."``.
 
-Used twice: by the ``secret`` detector, which finds ``key=value`` in text, and by the
-redactor's walk over structured data, where a field whose name is secret is replaced
-whole (the ``secret_field`` rule).
+Used twice: by the ``secret`` detector, which finds ``key=value`` in text (and
+``Authorization: <scheme> <credential>``, passwords stated in prose, ``--password``
+options), and by the redactor's walk over structured data, where a field whose name is
+secret is replaced whole (the ``secret_field`` rule). A key that only describes a secret
+(``password_updated_at``) or merely mentions one keeps values that cannot be a secret:
+see :func:`key_class` and :func:`value_could_be_secret`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from inferlog.redaction._validators import (
+    basic_credential,
+    bearer_credential,
+    looks_like_password,
+)
 
 if TYPE_CHECKING:
     from inferlog.redaction.detectors import Candidate, Validator
@@ -244,7 +253,6 @@ def _word_regex(word: str) -> str:
         "accesskey": "access[_.-]?key",
         "sessionid": "session[_.-]?id",
         "accountkey": "account[_.-]?key",
-        "motdepasse": "mot[ _.-]?de[ _.-]?passe",
     }
     return known_splits.get(word, re.escape(word))
 
@@ -350,11 +358,6 @@ def make_secret_assignment_validator(
     class (:func:`key_class` by default): a key that only mentions a secret keeps
     values that cannot be one (counts, timestamps, versions).
     """
-    from inferlog.redaction._validators import (
-        basic_credential,
-        bearer_credential,
-        looks_like_password,
-    )
 
     classify_key = classify if classify is not None else key_class
 

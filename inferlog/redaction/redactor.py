@@ -276,9 +276,10 @@ class Redactor:
         return not isinstance(value, ATOMIC_SAFE)
 
     def is_secret_field(self, name: str) -> bool:
-        """Return True when this redactor replaces a field called ``name`` whole.
+        """Return True when this redactor may replace a field called ``name`` whole.
 
-        That is :meth:`is_secret_key`, unless the ``secret_field`` rule is switched off.
+        That is :meth:`is_secret_key`, unless the ``secret_field`` rule is switched off;
+        whether it does depends on the value too (:meth:`hides_value`).
         """
         return self._secret_field_on and self.is_secret_key(name)
 
