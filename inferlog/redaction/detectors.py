@@ -234,7 +234,7 @@ def builtin_detectors(
         Detector(
             "slack_token",
             rf"{_WORD_START}(?:"
-            r"(?:xox[abeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
+            r"(?:xox[abcdeoprs]|xapp|xoxe\.xox[bp]|xoxe)-[A-Za-z0-9-]{10,}"
             r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{10,}"
             r")",
             validator=validate_vendor_key,
