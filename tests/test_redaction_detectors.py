@@ -180,6 +180,8 @@ PROSE = [
     "Das Kennwort lautet {v}.",
     "パスワードは{v}です",
     "我的密码是{v}",
+    "my password was changed to {v} today",
+    "Hasło to {v}",
 ]
 passwords = st.tuples(
     st.text(alphabet=string.ascii_letters, min_size=4, max_size=10),

@@ -270,7 +270,7 @@ def user_key_regex(name: str) -> str:
 _PROSE_WORDS = (
     r"password|passwort|kennwort|wachtwoord|mot de passe|mdp|contrase(?:ñ|n)a|clave"
     r"|senha|parola d'ordine|has(?:ł|l)o|heslo|l(?:ö|o)senord|adgangskode|passord"
-    r"|salasana|sifre|passcode|passphrase|pass phrase|pin|pwd|secret code|code secret"
+    r"|salasana|sifre|passcode|passphrase|pass phrase|pin|pwd|pw|passwd|secret code|code secret"
     r"|codice segreto|c(?:ó|o)digo secreto|geheimcode|geheimwort"
 )
 # Words starting with a letter outside ASCII, where RE2's ASCII \b cannot anchor.
@@ -278,6 +278,7 @@ _PROSE_WORDS_NON_ASCII = r"şifre|пароль|密码|密碼|口令|パスワー
 _PROSE_VERBS = (
     r"is|ist|lautet|est|es|(?:è|e|é)|era|was|war|sera|será|will be|wird|sind|c'est"
     r"|is now|ist jetzt|is nu|est maintenant|es ahora|(?:è|é) adesso|(?:é|e) agora|это"
+    r"|to|zu|auf|en|a|para|naar"
 )
 # Authorization header schemes that come before the credential.
 _SCHEME_WORDS = (
@@ -326,7 +327,10 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
         rf"(?:\b(?i:{words})|(?i:{non_ascii}))"
         rf"(?:\\{{0,3}}[\"']?[ \t]*(?:[:=]|{particles})"
         rf"|[ \t]+(?:[^\s]{{1,24}}[ \t]+){{0,4}}?(?i:{_escapable(_PROSE_VERBS)})[ \t]*[:=]?[ \t])"
-        r"[ \t]*(?:[\"“„]([^\"“”\r\n]{4,128})[\"”]|[\"'«“„]?([^\s\"'«»“”„<>\\]{4,128}))"
+        # A bare value has a digit, a symbol or an inner capital, so that "password was
+        # changed to X" skips "changed" and takes X; the validator checks the rest.
+        r"[ \t]*(?:[\"“„]([^\"“”\r\n]{4,128})[\"”]|[\"'«“„]?"
+        r"([^\s\"'«»“”„<>\\]{0,64}(?:[0-9!#$%&*+=?@^_~]|[a-z][A-Z])[^\s\"'«»“”„<>\\]{0,64}))"
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
     cookie = r"\b(?i:set-cookie|cookie)[ \t]*:[ \t]*([^\r\n\"]+)"

@@ -199,6 +199,10 @@ PASSWORD_PROSE = [
     "パスワードは{v}です。",
     "我的密码是{v}\uff0c登录不了。",
     "the password for the admin account is {v}",
+    "My password was changed to {v} yesterday.",
+    "Das Passwort wurde auf {v} geändert.",
+    "Hasło to {v}",
+    "pw is {v}",
 ]
 
 SECRET_KEYS = [
@@ -429,6 +433,10 @@ def _negatives(corpus: Corpus) -> None:
         "请用中文总结这段对话\uff0c不超过200字。",
         "Version 10.0.19045.3803 of Windows, build 22631.",
         "Call the support line? No, just describe what a phone tree is.",
+        "The test pass rate is 98.5% and the password was reset 3 times.",
+        "The password policy is 12+ chars; the password is required.",
+        "Store the password in 1Password, not in a text file.",
+        "Das Passwort wurde geändert.",
     ]
     for text in prose:
         corpus.add("prose", text, [])
