@@ -53,6 +53,9 @@ _SECRET_KEY_WORDS_FOREIGN: tuple[str, ...] = (
     "hasło",
 )
 _ANYWHERE_ALL = (*SECRET_KEY_WORDS_ANYWHERE, *_SECRET_KEY_WORDS_FOREIGN)
+# Endings that name a secret in structured data only ("AZURE_OPENAI_KEY",
+# "Ocp-Apim-Subscription-Key"): as words of the text pattern they would cost every scan.
+_AT_END_DATA_ONLY = ("subscriptionkey", "openaikey", "encryptionkey", "signingkey", "masterkey")
 #: Words that make a key name secret when it ends with them (``refresh_token``, but not
 #: ``input_token_count`` or ``max_tokens``).
 SECRET_KEY_WORDS_AT_END: tuple[str, ...] = (
@@ -175,7 +178,13 @@ _VALUE_SUFFIXES = (
     "enc",
     "input",
 )
-_SECRET_ENDINGS = (*_ANYWHERE_ALL, *SECRET_KEY_WORDS_AT_END, "secretkey", "pass")
+_SECRET_ENDINGS = (
+    *_ANYWHERE_ALL,
+    *SECRET_KEY_WORDS_AT_END,
+    *_AT_END_DATA_ONLY,
+    "secretkey",
+    "pass",
+)
 
 
 def key_class(name: str, user_suffixes: tuple[str, ...] = ()) -> int:
@@ -187,7 +196,7 @@ def key_class(name: str, user_suffixes: tuple[str, ...] = ()) -> int:
     if user_suffixes and normalized.endswith(user_suffixes):
         return NAMES_SECRET
     anywhere = any(word in normalized for word in _ANYWHERE_ALL)
-    if not anywhere and not normalized.endswith(SECRET_KEY_WORDS_AT_END):
+    if not anywhere and not normalized.endswith((*SECRET_KEY_WORDS_AT_END, *_AT_END_DATA_ONLY)):
         return NOT_SECRET
     # The first word of the last dotted part: "app.num_secrets" -> "num".
     local = name.strip().lower().rsplit(".", 1)[-1]
