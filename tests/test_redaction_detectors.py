@@ -351,3 +351,11 @@ def test_the_old_module_still_gives_the_same_detectors() -> None:
 )
 def test_booleans_none_and_empty_values_are_never_secrets(key: str, value: Any) -> None:
     assert {key: value} == DEFAULT.redact_value({key: value})
+
+
+@SETTINGS
+@given(st.sampled_from(["order_id", "request_id", "id", "txn_id", "event_ts"]))
+def test_luhn_valid_numbers_under_id_keys_are_ids_not_cards(key: str) -> None:
+    for text in _formats(key, "4532015112830366"):
+        assert text == DEFAULT.redact(text)
+    assert "card=[REDACTED:CARD]" == DEFAULT.redact("card=4532015112830366")

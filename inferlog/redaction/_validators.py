@@ -68,11 +68,19 @@ def digits_of(value: str) -> str:
     return _NON_DIGITS_RE.sub("", value)
 
 
+# A value under a key that says it is an id or a time, not a card number: a random
+# 16-digit id passes Luhn one time in ten.
+_ID_KEY_BEFORE = re.compile(
+    r"(?i)(?:\bid|_id|ids|uuid|seq|nonce|timestamp|\bts|_ts|epoch|_at|_ns)\\{0,3}[\"']?[ \t]*"
+    r"(?:[:=]|=>)[ \t]*(?:Str\(|\\{0,3}[\"'])?$"
+)
+
+
 def validate_card(candidate: Candidate) -> bool:
     digits = digits_of(candidate.value)
     if not 13 <= len(digits) <= 19 or not _card_prefix_known(digits):
         return False
-    return luhn_valid(digits)
+    return luhn_valid(digits) and not _ID_KEY_BEFORE.search(candidate.before(24))
 
 
 # ISO 3166 codes of the countries that issue IBANs.

@@ -626,6 +626,7 @@ FORMAT_GENERATORS: dict[str, Callable[[], str]] = {
     "ssn_digits": ssn_digits,
     "phone_compact": phone_compact,
     "password": password,
+    "card_digits": card_digits,
 }
 
 for kind, text, labels in formats.build(rng, FORMAT_GENERATORS):

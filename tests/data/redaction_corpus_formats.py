@@ -393,6 +393,12 @@ def _negatives(corpus: Corpus) -> None:
             "\n".join(f"     -> account.{k}: Str({v})" for k, v in subset.items()),
             [],
         )
+    for _ in range(10):
+        # Ids that happen to pass Luhn, under keys that say they are ids.
+        number = corpus.gen["card_digits"]()
+        key = r.choice(["order_id", "request_id", "id", "txn_id", "created_at_ns"])
+        corpus.add("json", json.dumps({key: number, "status": "ok"}), [])
+        corpus.add("log", f"INFO payment.settled {key}={number} amount=12.50", [])
     for _ in range(20):
         version = ".".join(str(r.randint(0, 30)) for _ in range(4))
         ids = [
