@@ -15,6 +15,11 @@ concept per module:
 
 from __future__ import annotations
 
+# Importable from here before the split; their homes are inferlog._exceptions and _record.
+from inferlog._exceptions import EXCEPTION_ATTR as EXCEPTION_ATTR
+from inferlog._exceptions import ExceptionInfo as ExceptionInfo
+from inferlog._exceptions import describe_exception as describe_exception
+from inferlog._record import STANDARD_RECORD_ATTRS as STANDARD_RECORD_ATTRS
 from inferlog.redaction._engine import MAX_INSIDE_RETRIES as MAX_INSIDE_RETRIES
 from inferlog.redaction._engine import MAX_PASSES as MAX_PASSES
 from inferlog.redaction._engine import Spans as Spans
