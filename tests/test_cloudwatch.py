@@ -350,6 +350,17 @@ def test_events_cloudwatch_refuses_are_read_from_rejected_info(
     assert (1, 1) == (handler.health()["sent"], handler.health()["rejected"])
 
 
+def test_an_empty_message_is_sent_as_a_marker(make_handler: MakeHandler, moto_url: str) -> None:
+    handler = make_handler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = attach(handler)
+    logger.info("")
+    logger.info("next")
+    assert handler.force_flush(10)
+    events = read_events(logs_client(moto_url), handler.log_group, f"test-{os.getpid()}")
+    assert ["(empty message)", "next"] == [e["message"] for e in events]
+
+
 # ------------------------------------------------------------------ failures
 
 
@@ -514,6 +525,36 @@ def test_records_are_not_lost_at_exit_or_sigterm(moto_url: str, tmp_path: Path, 
     assert [f"r{i}" for i in range(500)] == messages(moto_url, group)
 
 
+def test_a_forked_child_ships_with_a_client_of_its_own(
+    make_handler: MakeHandler, moto_url: str
+) -> None:
+    handler = make_handler()
+    logger = attach(handler)
+    logger.info("parent")
+    assert handler.force_flush(10)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            logger.info("child")
+            code = 0 if handler.force_flush(10) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        handler.wait_cancelled(0.02)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the forked child hung")
+    assert 0 == os.waitstatus_to_exitcode(status)
+    shipped = arrived(moto_url, handler.log_group)
+    assert ["parent"] == [r["message"] for r in shipped[f"test-{os.getpid()}"]]
+    assert ["child"] == [r["message"] for r in shipped[f"test-{pid}"]]
+
+
 # ------------------------------------------------------------------ short-lived processes
 
 
@@ -554,3 +595,42 @@ def test_spool_resend_delivers_what_was_spooled(
     fixed = make_handler(name="resend-me", log_group=broken.log_group, resend_on_start=False)
     assert (1, 0) == resend(tmp_path, fixed)
     assert ["later"] == messages(moto_url, broken.log_group)
+
+
+# ------------------------------------------------------------------ volume under faults
+
+
+@pytest.mark.slow
+def test_twenty_thousand_records_through_faults_arrive_once_in_order_per_stream(
+    make_handler: MakeHandler, moto_url: str
+) -> None:
+    schedule = ["throttle", "pass", "error500", "reset", "pass", "delay", "unavailable", "pass"]
+    with FaultProxy(moto_url, schedule, delay=0.05) as proxy:
+        handler = make_handler(
+            endpoint_url=proxy.url,
+            log_stream="bulk-{shard}",
+            buffer_size=20_000,
+            max_batch_count=2_500,
+        )
+        handler.setFormatter(logging.Formatter("%(shard)s %(seq)d"))
+        logger = attach(handler)
+        for seq in range(20_000):
+            logger.info("", extra={"shard": seq % 2, "seq": seq})
+        assert handler.force_flush(60)
+        assert proxy.faults("throttle")
+        assert proxy.faults("reset")
+        assert proxy.faults("error500")
+        assert [] == proxy.violations
+    client = logs_client(moto_url)
+    for shard in (0, 1):
+        events = read_events(client, handler.log_group, f"bulk-{shard}")
+        assert [f"{shard} {seq}" for seq in range(shard, 20_000, 2)] == [
+            e["message"] for e in events
+        ]
+    health = handler.health()
+    assert (20_000, 0, 0, 0) == (
+        health["sent"],
+        health["rejected"],
+        health["spooled"],
+        health["dropped"],
+    )

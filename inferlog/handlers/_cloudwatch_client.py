@@ -127,6 +127,8 @@ def classify(
         return Verdict.CREDENTIALS
     if isinstance(exc, _TRANSPORT_ERRORS):
         return Verdict.RETRY
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return Verdict.SPLIT  # one bad event must not sink its neighbours
     if isinstance(exc, botocore.exceptions.ClientError):
         code = error_code(exc) or ""
         status = _status(exc)

@@ -58,6 +58,8 @@ __all__ = [
 DEFAULT_LOG_STREAM: Final = "{hostname}/{program}/{pid}"
 #: What ``oversize="split"`` or ``"truncate"`` appends where it cut a message.
 DEFAULT_OVERSIZE_MARKER: Final = " [inferlog: message cut at the CloudWatch event limit]"
+#: What an event says when its record formatted to nothing (CloudWatch needs a character).
+EMPTY_MESSAGE: Final = "(empty message)"
 #: Longest a record waits before its batch is sent, in seconds.
 DEFAULT_CLOUDWATCH_BATCH_INTERVAL: Final = 1.0
 _GROUP_RE: Final = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
@@ -225,6 +227,8 @@ class CloudWatchHandler(SenderSink):
     def _entries(self, text: str, levelno: int, timestamp_ms: int, stream: str) -> list[Entry]:
         if self.emf:
             text = self._with_metrics(text, timestamp_ms)
+        if not text:
+            text = EMPTY_MESSAGE  # CloudWatch refuses an empty message
         pieces = fit_message(text, self.max_message_bytes, self.oversize, self.oversize_marker)
         return [Entry(timestamp_ms, levelno, p, event_size(p), stream) for p in pieces]
 
