@@ -269,7 +269,10 @@ class SenderSink(BatchSink):
         """
         entries: list[Entry] = []
         for item in items:  # prepare() may split one record into several entries
-            entries.extend(item if isinstance(item, list) else [item])
+            if isinstance(item, list):
+                entries.extend(item)
+            else:
+                entries.append(item)
         if self._finished is not None:
             self._courier.write_spool(entries, "received after the sink shut down")
             return len(items)
