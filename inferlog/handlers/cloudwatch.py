@@ -24,7 +24,7 @@ from typing import Any, Final
 import orjson
 
 from inferlog import schema
-from inferlog._validation import check_number
+from inferlog._validation import check_seconds
 from inferlog.formatting import JsonFormatter, format_timestamp
 from inferlog.handlers import _cloudwatch_client as _aws
 from inferlog.handlers._cloudwatch_emf import DEFAULT_EMF_NAMESPACE, add_metrics, check_emf_options
@@ -192,10 +192,8 @@ class CloudWatchHandler(SenderSink):
         self.oversize_marker = oversize_marker
         self.emf = bool(emf)
         self.emf_namespace, self.emf_dimensions = check_emf_options(emf_namespace, emf_dimensions)
-        self.connect_timeout = check_number(
-            "connect_timeout", connect_timeout, minimum=0, above=True
-        )
-        self.read_timeout = check_number("read_timeout", read_timeout, minimum=0, above=True)
+        self.connect_timeout = check_seconds("connect_timeout", connect_timeout, positive=True)
+        self.read_timeout = check_seconds("read_timeout", read_timeout, positive=True)
         #: The largest message of one event (CloudWatch's limit unless a test lowers it).
         self.max_message_bytes = MAX_MESSAGE_BYTES
         self.formatter = JsonFormatter()

@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any, Final, Protocol, runtime_checkable
 
 from inferlog._diagnostics import report_once
+from inferlog._validation import check_seconds
 
 __all__ = [
     "DEFAULT_SHUTDOWN_TIMEOUT",
@@ -158,9 +159,10 @@ def shutdown_all(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> ShutdownReport:
     ``atexit`` hook and from a signal handler (its locks are reentrant or taken with
     a timeout). A participant that raises is reported and the others still run.
     """
+    timeout = check_seconds("timeout", timeout)
     deadline = time.monotonic() + timeout
     result = ShutdownReport()
-    if not _shutdown_lock.acquire(timeout=max(0.0, timeout)):
+    if not _shutdown_lock.acquire(timeout=timeout):
         result.timed_out = True
         return result
     try:
