@@ -187,6 +187,21 @@ def test_bad_options_raise_a_value_error_naming_the_option(
         CloudWatchHandler(**options)
 
 
+def test_a_refused_construction_leaves_nothing_for_logging_shutdown() -> None:
+    code = textwrap.dedent(
+        """
+        from inferlog.handlers import CloudWatchHandler
+        for bad in ({"retention_days": 2}, {"buffer_size": 0}, {"retry_initial": -1}):
+            try:
+                CloudWatchHandler(log_group="/ok", **bad)
+            except ValueError:
+                pass
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (0, "") == (done.returncode, done.stderr)
+
+
 # ------------------------------------------------------------------ groups and streams
 
 
@@ -553,6 +568,47 @@ def test_a_forked_child_ships_with_a_client_of_its_own(
     shipped = arrived(moto_url, handler.log_group)
     assert ["parent"] == [r["message"] for r in shipped[f"test-{os.getpid()}"]]
     assert ["child"] == [r["message"] for r in shipped[f"test-{pid}"]]
+
+
+_UNREACHABLE_CHILD = textwrap.dedent(
+    """
+    import logging, sys
+    from inferlog.handlers import CloudWatchHandler
+
+    group, spool = sys.argv[1:3]
+    handler = CloudWatchHandler(
+        log_group=group, log_stream="again", endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1", retry_deadline=0.05, retry_initial=0.01, retry_maximum=0.01,
+        batch_interval=0.01, health_interval=0, spool=spool,
+    )
+    handler.set_name("cw")
+    logger = logging.getLogger("child")
+    logger.propagate = False
+    logger.addHandler(handler)
+    for i in range(3):
+        logger.warning("left%d", i)
+    handler.flush()
+    """
+)
+
+
+def test_a_spool_left_by_an_ended_process_is_sent_first_at_the_next_start(
+    make_handler: MakeHandler, moto_url: str, tmp_path: Path
+) -> None:
+    group = unique_group()
+    env = {**os.environ, **DUMMY_CREDENTIALS}
+    subprocess.run(
+        [sys.executable, "-c", _UNREACHABLE_CHILD, group, f"{tmp_path}{os.sep}"],
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    assert ["left0", "left1", "left2"] == [i["message"] for i in spooled(tmp_path)]
+    handler = make_handler(log_group=group, log_stream="again")
+    attach(handler).warning("new")
+    assert handler.force_flush(10)
+    assert ["left0", "left1", "left2", "new"] == messages(moto_url, group)
+    assert [] == spooled(tmp_path)
 
 
 # ------------------------------------------------------------------ short-lived processes

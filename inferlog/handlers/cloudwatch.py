@@ -141,12 +141,6 @@ class CloudWatchHandler(SenderSink):
         read_timeout: float = _aws.DEFAULT_READ_TIMEOUT,
         **options: Any,
     ) -> None:
-        super().__init__(
-            batch_interval=batch_interval,
-            max_batch_count=max_batch_count,
-            max_batch_bytes=max_batch_bytes,
-            **options,
-        )
         if not isinstance(log_group, str) or not _GROUP_RE.fullmatch(log_group):
             raise ValueError(
                 "log_group must be 1-512 characters of letters, digits and . - _ / #, "
@@ -196,6 +190,13 @@ class CloudWatchHandler(SenderSink):
         self.read_timeout = check_seconds("read_timeout", read_timeout, positive=True)
         #: The largest message of one event (CloudWatch's limit unless a test lowers it).
         self.max_message_bytes = MAX_MESSAGE_BYTES
+        # Last, once every option of this class is valid (see SenderSink.__init__).
+        super().__init__(
+            batch_interval=batch_interval,
+            max_batch_count=max_batch_count,
+            max_batch_bytes=max_batch_bytes,
+            **options,
+        )
         self.formatter = JsonFormatter()
         self.reset_client()
 
@@ -299,6 +300,10 @@ class CloudWatchHandler(SenderSink):
             self._stream(fields, timestamp_ms),
         )
         return entries[0] if len(entries) == 1 else entries
+
+    def spool_key(self) -> str:
+        """The handler's name and its log group: leftovers go back where they were meant."""
+        return f"{super().spool_key()}-{self.log_group}"
 
     # ---------------------------------------------------------------- sending
 

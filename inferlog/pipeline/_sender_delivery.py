@@ -44,6 +44,8 @@ class SinkHooks(Protocol):
 
     def get_name(self) -> str | None: ...
 
+    def spool_key(self) -> str: ...
+
     def send_request(self, entries: list[Entry]) -> list[tuple[Entry, str]]: ...
 
     def classify_error(self, exc: BaseException) -> Verdict: ...
@@ -98,27 +100,27 @@ class SinkSpools:
             return self.path
         return None  # one file for everything
 
-    def _file(self, pattern: str, label: str) -> Spool:
+    def _file(self, pattern: str, key: str) -> Spool:
         directory = self._directory()
         if directory is None:
             return Spool(self.path)
-        safe = _UNSAFE_CHARS.sub("_", label)
+        safe = _UNSAFE_CHARS.sub("_", key)
         return Spool(os.path.join(directory, pattern.format(pid=os.getpid(), sink=safe)))
 
-    def resendable(self, label: str) -> Spool:
-        """This process's spool of records that may be sent later."""
-        return self._file(_RESENDABLE, label)
+    def resendable(self, key: str) -> Spool:
+        """This process's spool of records that may be sent later, for sink ``key``."""
+        return self._file(_RESENDABLE, key)
 
-    def refused(self, label: str) -> Spool:
+    def refused(self, key: str) -> Spool:
         """This process's spool of records the service refused for good."""
-        return self._file(_REFUSED, label)
+        return self._file(_REFUSED, key)
 
-    def left_over(self, label: str) -> list[str]:
-        """Resendable files of ``label`` from this process and from processes gone."""
+    def left_over(self, key: str) -> list[str]:
+        """Resendable files of sink ``key`` from this process and from processes gone."""
         directory = self._directory()
         if directory is None:
             return [self.path] if self.path and os.path.exists(self.path) else []
-        safe = _UNSAFE_CHARS.sub("_", label)
+        safe = _UNSAFE_CHARS.sub("_", key)
         pattern = re.compile(r"inferlog-spill-(\d+)-" + re.escape(safe) + r"\.jsonl")
         try:
             names = sorted(os.listdir(directory))
@@ -258,10 +260,10 @@ class Courier:
         """Append ``entries`` to a spool with ``reason``; returns ``(count, where)``."""
         if not entries:
             return 0, ""
-        label = self.label
-        spool = self.spools.refused(label) if refused else self.spools.resendable(label)
+        key = self._sink.spool_key()
+        spool = self.spools.refused(key) if refused else self.spools.resendable(key)
         count, where = spool.write(
-            [self._sink.spool_dict(entry) for entry in entries], sink=label, reason=reason
+            [self._sink.spool_dict(entry) for entry in entries], sink=self.label, reason=reason
         )
         self.counters.add("spooled", count)
         return count, where
@@ -336,7 +338,7 @@ class Courier:
             "with inferlog.pipeline.resend(path, handler).",
             self.label,
             self.halted,
-            self.spools.resendable(self.label).file_path(),
+            self.spools.resendable(self._sink.spool_key()).file_path(),
         )
 
     def resend(
@@ -358,7 +360,7 @@ class Courier:
                 made = rebuild(item)
                 if made is None:
                     self.counters.add("rejected")
-                    self.spools.refused(self.label).write(
+                    self.spools.refused(self._sink.spool_key()).write(
                         [item], sink=self.label, reason="cannot be rebuilt for sending"
                     )
                     continue
@@ -374,7 +376,7 @@ class Courier:
         """Send this sink's resendable spool files again (ends an outage if it works)."""
         self.next_probe = time.monotonic() + self.probe_every
         self.outage_since = None
-        for path in self.spools.left_over(self.label):
+        for path in self.spools.left_over(self._sink.spool_key()):
             try:
                 resend_file(path)
             except Exception as exc:

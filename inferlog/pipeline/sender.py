@@ -139,7 +139,8 @@ class SenderSink(BatchSink):
         health_interval: float = DEFAULT_HEALTH_INTERVAL,
         shutdown_timeout: float = DEFAULT_SENDER_SHUTDOWN_TIMEOUT,
     ) -> None:
-        super().__init__(level=level)
+        # Every option is checked before logging.Handler.__init__ registers the
+        # handler: a half-built one must not reach logging.shutdown at exit.
         self.buffer_size = check_count("buffer_size", buffer_size)
         self.buffer_bytes = check_count("buffer_bytes", buffer_bytes)
         if overflow not in OVERFLOW_POLICIES:
@@ -162,6 +163,7 @@ class SenderSink(BatchSink):
         self.resend_on_start = bool(resend_on_start)
         self.health_interval = check_seconds("health_interval", health_interval)
         self.shutdown_timeout = check_seconds("shutdown_timeout", shutdown_timeout)
+        super().__init__(level=level)
         self.addFilter(self._not_own_records)
         self._fresh_state()
 
@@ -244,6 +246,14 @@ class SenderSink(BatchSink):
     def entry_from_spool(self, item: dict[str, Any]) -> Entry | list[Entry] | None:
         """Turn a spooled record dict back into entries (None: it cannot be resent)."""
         return None
+
+    def spool_key(self) -> str:
+        """Name of this sink's spool files: its name; override to add the destination.
+
+        Files of a gone process are resent by a sink with the same key, so the key
+        must tell destinations apart (two applications may share a temp directory).
+        """
+        return self.get_name() or type(self).__name__
 
     def reset_client(self) -> None:
         """Forget the service client (after fork); override. Called on any thread."""
