@@ -427,8 +427,10 @@ class SenderSink(BatchSink):
             chunk = self._next_chunk()
             if chunk is None:
                 break
-            if courier.outage_since is not None and time.monotonic() >= courier.next_probe:
-                self._resend_spooled()
+            if courier.outage_since is not None and (
+                time.monotonic() >= courier.next_probe or self._flush_pending()
+            ):
+                self._resend_spooled()  # a flush asks to deliver now: probe at once
             try:
                 courier.ship(chunk)
             except Exception as exc:  # a bug in a hook must not kill the sender
@@ -441,6 +443,10 @@ class SenderSink(BatchSink):
                 self._buffer.finished(len(chunk))
             self._maybe_health()
         self._maybe_health(force=True)
+
+    def _flush_pending(self) -> bool:
+        with self._cond:
+            return self._buffer.flush_wanted > self._buffer.taken
 
     def _next_chunk(self) -> list[Entry] | None:
         """Wait for a request's worth of entries (or a probe or health tick); None: stop."""
