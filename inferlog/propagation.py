@@ -35,17 +35,15 @@ from types import MappingProxyType
 from typing import Any, Final, Generic, ParamSpec, TypeVar, overload
 
 from inferlog._diagnostics import report_once
-from inferlog.context import (
-    _EMPTY_SCOPE,
+from inferlog.context._state import _EMPTY_SCOPE, _Scope, _scope_var
+from inferlog.context._trace import (
     _new_span_id,
     _new_trace_id,
     _opentelemetry,
     _parse_traceparent,
-    _Scope,
-    _scope_var,
     _Trace,
-    current_request_id,
 )
+from inferlog.context.request import current_request_id
 
 __all__ = [
     "MAX_REQUEST_ID_LENGTH",
