@@ -160,7 +160,7 @@ def cases() -> Iterator[tuple[str, dict[str, Any], Callable[[], logging.LogRecor
         {"max_field_bytes": 512, "max_record_bytes": 1024},
         lambda: record("m" * 300, **{f"field_{i}": "x" * 200 for i in range(8)}),
     )
-    yield "non-str key", {}, lambda: record(**{"n": 1}, extra_map={None: 1, 2.5: "x"})
+    yield "non-str key", {}, lambda: record(n=1, extra_map={None: 1, 2.5: "x"})
     yield "empty extras", {"static_fields": {"service": "svc"}}, lambda: record("")
 
 
