@@ -130,7 +130,9 @@ class JsonFormatter(OrjsonFormatter):
     any type are written (see ``docs/schema.md`` for how odd ones look); a value
     larger than ``max_field_bytes`` and a record larger than ``max_record_bytes`` are
     cut with explicit markers. :meth:`format` never raises: if something fails, a
-    minimal valid line names what failed.
+    minimal valid line names what failed. :meth:`record_dict` gives the same record
+    as a dict, for sinks that send structured entries; :meth:`format` writes exactly
+    that dict.
 
     Args:
         schema: ``"inferlog"`` (default) or ``"otel"``, which writes OpenTelemetry
@@ -203,18 +205,45 @@ class JsonFormatter(OrjsonFormatter):
         return self._names.get(field, field)
 
     def format(self, record: logging.LogRecord) -> str:
-        """Return ``record`` as one line of JSON; never raises."""
+        """Return ``record`` as one line of JSON; never raises.
+
+        The line is the serialisation of :meth:`record_dict` (after ``prefix``).
+        """
         try:
-            message_dict: dict[str, Any] = {}
-            if isinstance(record.msg, dict) and not record.args:
-                # python-json-logger's convention: a dict message becomes fields.
-                message_dict = dict(record.msg)
-            log_data: dict[str, Any] = {}
-            self.add_fields(log_data, record, message_dict)
-            log_data = self.process_log_record(log_data)
-            return str(self.serialize_log_record(log_data))
+            return str(self.serialize_log_record(self._log_data(record)))
         except Exception as err:
             return self._failure_line(record, err)
+
+    def record_dict(self, record: logging.LogRecord) -> dict[str, Any]:
+        """Return the JSON-ready dict of ``record``: what :meth:`format` writes, as data.
+
+        For sinks that send structured entries (a cloud logging API) rather than
+        lines. The keys are the output names in schema order (``schema``,
+        ``rename_fields`` and ``static_fields`` applied), the values are plain JSON
+        types (``str`` keys; ``str``, ``int``, ``float``, ``bool``, ``None``,
+        ``list``, ``dict``) cut to ``max_field_bytes``, the whole within
+        ``max_record_bytes``, and the exception is the ``exception`` object (or the
+        ``exception.*`` attributes under ``schema="otel"``). ``format(record)`` is
+        ``prefix`` plus this dict serialised by orjson, byte for byte. Never raises:
+        when formatting fails, the dict is the minimal one that names what failed.
+        """
+        try:
+            data = orjson.loads(self.jsonify_log_record(self._log_data(record)))
+        except Exception as err:
+            return dict(self._failure_dict(record, err))
+        if not isinstance(data, dict):  # a jsonify_log_record override gone wrong
+            return dict(self._failure_dict(record, TypeError("the record is not an object")))
+        return data
+
+    def _log_data(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The fields of ``record`` before serialisation: add_fields, then process_log_record."""
+        message_dict: dict[str, Any] = {}
+        if isinstance(record.msg, dict) and not record.args:
+            # python-json-logger's convention: a dict message becomes fields.
+            message_dict = dict(record.msg)
+        log_data: dict[str, Any] = {}
+        self.add_fields(log_data, record, message_dict)
+        return self.process_log_record(log_data)
 
     def add_fields(
         self,
@@ -357,6 +386,14 @@ class JsonFormatter(OrjsonFormatter):
 
     def _failure_line(self, record: logging.LogRecord, err: BaseException) -> str:
         """The minimal line written when formatting failed: it says what failed."""
+        line = self._failure_dict(record, err)
+        try:
+            return orjson.dumps(line).decode("utf-8")
+        except Exception:  # pragma: no cover - only str values; kept as a last resort
+            return '{"message":"<inferlog: record could not be formatted>"}'
+
+    def _failure_dict(self, record: logging.LogRecord, err: BaseException) -> dict[str, str]:
+        """The minimal record used when formatting failed; reports the failure once."""
         report_once(
             f"json-format:{type(err).__name__}",
             logging.ERROR,
@@ -379,9 +416,9 @@ class JsonFormatter(OrjsonFormatter):
         try:
             error = f"{type(err).__name__}: {safe_str(err)}"
             line[_schema.FORMAT_ERROR_FIELD] = clean_text(error[:_FAILURE_TEXT_CHARS])
-            return orjson.dumps(line).decode("utf-8")
-        except Exception:  # pragma: no cover - only str values above; kept as a last resort
-            return '{"message":"<inferlog: record could not be formatted>"}'
+        except Exception:  # pragma: no cover - safe_str does not raise
+            line[_schema.FORMAT_ERROR_FIELD] = "<unavailable>"
+        return line
 
 
 _SCHEMAS: Final = schema.SCHEMAS
