@@ -7,6 +7,7 @@ value type, and the orjson ``default=`` hook) and :mod:`inferlog.formatting._bou
 
 from __future__ import annotations
 
+from inferlog._text import safe_str, type_name
 from inferlog.formatting._bounds import (
     MORE_KEYS_KEY,
     fit_bytes,
@@ -31,8 +32,6 @@ from inferlog.formatting._coerce import (
     coerce,
     fast_options,
     orjson_default,
-    safe_str,
-    type_name,
 )
 
 __all__ = [

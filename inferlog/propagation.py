@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Generic, ParamSpec, TypeVar, overload
 
+from inferlog import schema
 from inferlog._diagnostics import report_once
-from inferlog.context._state import _EMPTY_SCOPE, _Scope, _scope_var
+from inferlog.context._state import _EMPTY_STATE, _ContextState, _state_var
 from inferlog.context._trace import (
     _new_span_id,
     _new_trace_id,
@@ -156,10 +157,10 @@ class ContextSnapshot:
     @classmethod
     def capture(cls) -> ContextSnapshot:
         """Snapshot the current scope (an empty snapshot outside any scope)."""
-        scope = _scope_var.get()
+        state = _state_var.get()
         kept: dict[str, Any] = {}
         dropped: list[str] = []
-        for key, value in scope.fields.items():
+        for key, value in state.fields.items():
             if _is_jsonable(value):
                 kept[key] = value
             else:
@@ -171,21 +172,21 @@ class ContextSnapshot:
                 "fields %s are not JSON-able and are not carried into other processes",
                 sorted(dropped),
             )
-        trace = None if scope.trace is None else tuple(scope.trace)
+        trace = None if state.trace is None else tuple(state.trace)
         return cls(kept, trace, tuple(dropped))  # type: ignore[arg-type]
 
     @property
     def request_id(self) -> str | None:
         """The snapshot's request id, or None."""
-        value = self.fields.get("request_id")
+        value = self.fields.get(schema.REQUEST_ID)
         return value if isinstance(value, str) else None
 
-    def _as_scope(self, base: ContextSnapshot | None) -> _Scope:
+    def _as_state(self, base: ContextSnapshot | None) -> _ContextState:
         fields = dict(base.fields) if base is not None else {}
         fields.update(self.fields)
         trace_tuple = self.trace or (base.trace if base is not None else None)
         trace = None if trace_tuple is None else _Trace(*trace_tuple)
-        return _Scope(MappingProxyType(fields), trace)
+        return _ContextState(MappingProxyType(fields), trace)
 
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:
@@ -196,11 +197,11 @@ class ContextSnapshot:
         inherits its parent's scope from the moment of the fork, and layering on
         that would leak one request's fields into another's.
         """
-        token = _scope_var.set(self._as_scope(_job_snapshot.get()))
+        token = _state_var.set(self._as_state(_job_snapshot.get()))
         try:
             yield
         finally:
-            _scope_var.reset(token)
+            _state_var.reset(token)
 
     def wrap(self, fn: Callable[_P, _R]) -> Callable[_P, _R]:
         """Return a picklable callable that runs ``fn`` inside this snapshot's scope."""
@@ -248,7 +249,7 @@ def init_process_context(snapshot: ContextSnapshot | None = None) -> None:
     inherited from its parent.
     """
     _job_snapshot.set(snapshot)
-    _scope_var.set(snapshot._as_scope(None) if snapshot is not None else _EMPTY_SCOPE)
+    _state_var.set(snapshot._as_state(None) if snapshot is not None else _EMPTY_STATE)
 
 
 class ContextProcessPoolExecutor(ProcessPoolExecutor):
@@ -302,15 +303,15 @@ def _outgoing_trace() -> tuple[str, str, str]:
     active = _opentelemetry.active_span()
     if active is not None:
         return active
-    scope = _scope_var.get()
-    if scope.trace is not None:
+    state = _state_var.get()
+    if state.trace is not None:
         # Our scope's span is the downstream's parent, so its records link to ours.
-        return scope.trace.trace_id, scope.trace.span_id, scope.trace.flags
+        return state.trace.trace_id, state.trace.span_id, state.trace.flags
     trace = _Trace(_new_trace_id(), _new_span_id(), None, "01")
-    if scope is not _EMPTY_SCOPE:
+    if state is not _EMPTY_STATE:
         # Start the trace here and keep it for the rest of this scope, so later
         # records and calls of the same request share it (copy-on-write, like bind).
-        _scope_var.set(scope._replace(trace=trace))
+        _state_var.set(state._replace(trace=trace))
     return trace.trace_id, trace.span_id, trace.flags
 
 
@@ -416,7 +417,7 @@ def extract_headers(
         result: dict[str, str] = {}
         request_id = _single_value(request_ids)
         if request_id is not None and is_valid_request_id(request_id):
-            result["request_id"] = request_id
+            result[schema.REQUEST_ID] = request_id
         traceparent = _single_value(traceparents)
         parsed = _parse_traceparent(traceparent)
         if parsed is not None:

@@ -691,3 +691,14 @@ def test_context_never_leaks_between_concurrent_asyncio_tasks(
     assert len(handler.records) == len(delays) * 3
     for record in handler.records:
         assert record.request_id == record.owner == record.getMessage()  # type: ignore[attr-defined]
+
+
+def test_request_scope_is_the_deprecated_name_of_request_context() -> None:
+    import inferlog.context
+    import inferlog.context.request
+
+    for module in (inferlog.context, inferlog.context.request):
+        with pytest.warns(DeprecationWarning, match="RequestContext"):
+            old = module.RequestScope
+        assert old is inferlog.context.RequestContext
+    assert isinstance(request_context(), inferlog.context.RequestContext)

@@ -23,7 +23,7 @@ __all__ = [
 REQUEST_ID_FIELD: Final = schema.REQUEST_ID
 
 
-class _Scope(NamedTuple):
+class _ContextState(NamedTuple):
     """One immutable snapshot of the request context.
 
     ``fields`` is a read-only view of a dict that nobody mutates after creation.
@@ -33,11 +33,11 @@ class _Scope(NamedTuple):
     trace: _Trace | None
 
 
-_EMPTY_SCOPE: Final = _Scope(MappingProxyType({}), None)
-_scope_var: contextvars.ContextVar[_Scope] = contextvars.ContextVar(
-    "inferlog_scope", default=_EMPTY_SCOPE
+_EMPTY_STATE: Final = _ContextState(MappingProxyType({}), None)
+_state_var: contextvars.ContextVar[_ContextState] = contextvars.ContextVar(
+    "inferlog_scope", default=_EMPTY_STATE
 )
 
 
-def _set_scope(fields: Mapping[str, Any], trace: _Trace | None) -> contextvars.Token[_Scope]:
-    return _scope_var.set(_Scope(MappingProxyType(dict(fields)), trace))
+def _set_state(fields: Mapping[str, Any], trace: _Trace | None) -> contextvars.Token[_ContextState]:
+    return _state_var.set(_ContextState(MappingProxyType(dict(fields)), trace))

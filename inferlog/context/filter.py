@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from inferlog import schema
 from inferlog._diagnostics import report_once
 from inferlog._record import STANDARD_RECORD_ATTRS
-from inferlog.context._state import REQUEST_ID_FIELD, _scope_var
+from inferlog.context._state import REQUEST_ID_FIELD, _state_var
 from inferlog.context._trace import _opentelemetry
 
 __all__ = [
@@ -84,10 +85,10 @@ class ContextFilter(logging.Filter):
         return True
 
     def _stamp(self, record: logging.LogRecord) -> None:
-        scope = _scope_var.get()
+        state = _state_var.get()
         attrs = record.__dict__
         wanted = self.fields
-        for key, value in scope.fields.items():
+        for key, value in state.fields.items():
             if key == REQUEST_ID_FIELD:
                 key = self.request_id_field
             elif wanted is not None and key not in wanted:
@@ -100,9 +101,9 @@ class ContextFilter(logging.Filter):
         active = _opentelemetry.active_span() if self.opentelemetry else None
         if active is not None:
             trace_id, span_id = active[0], active[1]
-        elif scope.trace is not None:
-            trace_id, span_id = scope.trace.trace_id, scope.trace.span_id
+        elif state.trace is not None:
+            trace_id, span_id = state.trace.trace_id, state.trace.span_id
         else:
             return
-        attrs.setdefault("trace_id", trace_id)
-        attrs.setdefault("span_id", span_id)
+        attrs.setdefault(schema.TRACE_ID, trace_id)
+        attrs.setdefault(schema.SPAN_ID, span_id)

@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
-from inferlog.context._state import REQUEST_ID_FIELD, _Scope, _scope_var, _set_scope
+from inferlog import schema
+from inferlog._deprecation import renamed
+from inferlog.context._state import REQUEST_ID_FIELD, _ContextState, _set_state, _state_var
 from inferlog.context._trace import _new_span_id, _parse_traceparent, _Trace
 from inferlog.context.ids import new_request_id
 
 __all__ = [
-    "RequestScope",
+    "RequestContext",
     "bind",
     "current_context",
     "current_request_id",
@@ -31,7 +33,7 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-class RequestScope:
+class RequestContext:
     """A request scope: use with ``with``/``async with`` or as a decorator.
 
     Built by :func:`request_context`. Entering sets a new snapshot (outer fields,
@@ -52,13 +54,13 @@ class RequestScope:
         self._request_id = None if request_id is None else str(request_id)
         self._traceparent = traceparent
         self._fields: dict[str, Any] = dict(fields or {})
-        self._saved: list[tuple[contextvars.Token[_Scope], _Scope]] = []
+        self._saved: list[tuple[contextvars.Token[_ContextState], _ContextState]] = []
 
-    def _fresh(self) -> RequestScope:
-        return RequestScope(self._request_id, self._traceparent, self._fields)
+    def _fresh(self) -> RequestContext:
+        return RequestContext(self._request_id, self._traceparent, self._fields)
 
     def __enter__(self) -> str:
-        outer = _scope_var.get()
+        outer = _state_var.get()
         fields = dict(outer.fields)
         fields.update(self._fields)
         request_id = self._request_id
@@ -73,7 +75,7 @@ class RequestScope:
             trace_id, parent_id, flags = parsed
             # The caller's span is our parent; this service gets a span of its own.
             trace = _Trace(trace_id, _new_span_id(), parent_id, flags)
-        self._saved.append((_set_scope(fields, trace), outer))
+        self._saved.append((_set_state(fields, trace), outer))
         return request_id
 
     def __exit__(
@@ -84,11 +86,11 @@ class RequestScope:
     ) -> None:
         token, outer = self._saved.pop()
         try:
-            _scope_var.reset(token)
+            _state_var.reset(token)
         except (ValueError, RuntimeError):
             # The token belongs to another Context (e.g. a generator resumed
             # elsewhere): still restore the value, which is what the caller sees.
-            _scope_var.set(outer)
+            _state_var.set(outer)
 
     async def __aenter__(self) -> str:
         return self.__enter__()
@@ -135,7 +137,7 @@ def request_context(
     *,
     traceparent: str | None = None,
     **fields: Any,
-) -> RequestScope:
+) -> RequestContext:
     """Open a request scope (context manager, async context manager or decorator).
 
     Args:
@@ -150,7 +152,7 @@ def request_context(
 
     ``with request_context() as request_id:`` gives the scope's request id.
     """
-    return RequestScope(request_id, traceparent, fields)
+    return RequestContext(request_id, traceparent, fields)
 
 
 def bind(**fields: Any) -> None:
@@ -163,23 +165,23 @@ def bind(**fields: Any) -> None:
     """
     if not fields:
         return
-    scope = _scope_var.get()
-    merged = dict(scope.fields)
+    state = _state_var.get()
+    merged = dict(state.fields)
     merged.update(fields)
-    _set_scope(merged, scope.trace)
+    _set_state(merged, state.trace)
 
 
 def unbind(*names: str) -> None:
     """Remove fields from the current scope (copy-on-write); absent names are ignored."""
-    scope = _scope_var.get()
-    if not any(name in scope.fields for name in names):
+    state = _state_var.get()
+    if not any(name in state.fields for name in names):
         return
-    _set_scope({k: v for k, v in scope.fields.items() if k not in names}, scope.trace)
+    _set_state({k: v for k, v in state.fields.items() if k not in names}, state.trace)
 
 
 def current_request_id() -> str | None:
     """Return the current scope's request id, or None outside any scope."""
-    value = _scope_var.get().fields.get(REQUEST_ID_FIELD)
+    value = _state_var.get().fields.get(REQUEST_ID_FIELD)
     return value if isinstance(value, str) else None
 
 
@@ -189,9 +191,17 @@ def current_context() -> dict[str, Any]:
     That is the request id, every bound field, and ``trace_id``/``span_id`` when the
     scope holds a trace position. Changing the dict changes nothing else.
     """
-    scope = _scope_var.get()
-    snapshot = dict(scope.fields)
-    if scope.trace is not None:
-        snapshot["trace_id"] = scope.trace.trace_id
-        snapshot["span_id"] = scope.trace.span_id
+    state = _state_var.get()
+    snapshot = dict(state.fields)
+    if state.trace is not None:
+        snapshot[schema.TRACE_ID] = state.trace.trace_id
+        snapshot[schema.SPAN_ID] = state.trace.span_id
     return snapshot
+
+
+#: Old names of this module: old name -> (new name, value).
+_RENAMED: dict[str, tuple[str, object]] = {"RequestScope": ("RequestContext", RequestContext)}
+
+
+def __getattr__(name: str) -> object:
+    return renamed(__name__, name, _RENAMED)

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import orjson
 
+from inferlog._text import safe_str, type_name
 from inferlog.formatting._coerce import (
     _INT64_MIN,
     _UINT64_MAX,
@@ -35,8 +36,6 @@ from inferlog.formatting._coerce import (
     clean_text,
     coerce,
     fast_options,
-    safe_str,
-    type_name,
 )
 
 

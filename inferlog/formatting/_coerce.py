@@ -26,6 +26,7 @@ from typing import Any, Final, Union
 import orjson
 
 from inferlog._exceptions import describe_exception
+from inferlog._text import safe_str, type_name
 
 #: A value built only from types every JSON encoder accepts.
 JsonValue = Union[None, bool, int, float, str, list[Any], dict[str, Any]]  # noqa: UP007
@@ -68,35 +69,6 @@ _UINT64_MAX = 2**64 - 1
 
 class _TooLargeForFastPath(TypeError):
     """Raised by :func:`orjson_default` to hand a value over to the careful walk."""
-
-
-def type_name(obj: object) -> str:
-    """Return ``module.QualName`` of ``obj``'s type (just the name for builtins)."""
-    cls = type(obj)
-    module = getattr(cls, "__module__", "") or ""
-    name = getattr(cls, "__qualname__", None) or cls.__name__
-    if module in ("builtins", ""):
-        return str(name)
-    return f"{module}.{name}"
-
-
-def safe_str(obj: object) -> str:
-    """Return ``str(obj)``, else ``repr(obj)``, else a placeholder naming what failed."""
-    try:
-        text = str(obj)
-        if isinstance(text, str):
-            return text
-    except Exception as err:
-        first = err
-    else:  # __str__ returned a non-str (only possible through C extensions)
-        first = TypeError("__str__ returned a non-string")
-    try:
-        text = repr(obj)
-        if isinstance(text, str):
-            return text
-    except Exception:
-        pass
-    return f"<unrepresentable {type_name(obj)}: str() raised {type(first).__name__}>"
 
 
 def clean_text(text: str) -> str:

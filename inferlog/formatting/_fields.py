@@ -11,9 +11,7 @@ from typing import Any, Final
 from inferlog import schema
 from inferlog._exceptions import describe_exception
 from inferlog._record import STANDARD_RECORD_ATTRS, iter_extras
-from inferlog.formatting._coerce import (
-    safe_str,
-)
+from inferlog._text import safe_str
 
 #: The last second formatted and its text: records come in bursts within one second,
 #: and strftime is most of the cost of a timestamp. A tuple, so that replacing it is

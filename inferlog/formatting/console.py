@@ -11,6 +11,7 @@ from typing import Final, TextIO
 import orjson
 
 from inferlog import schema
+from inferlog._text import safe_str
 from inferlog.formatting._bounds import (
     fit_str,
     safe_key,
@@ -19,7 +20,6 @@ from inferlog.formatting._bounds import (
 from inferlog.formatting._coerce import (
     MARKER_RESERVE,
     clean_text,
-    safe_str,
 )
 from inferlog.formatting._fields import _extras, _stack_lines, format_timestamp, record_exception
 

@@ -19,6 +19,7 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 from inferlog import schema
 from inferlog import schema as _schema
 from inferlog._diagnostics import report_once
+from inferlog._text import safe_str
 from inferlog.formatting._bounds import (
     fit_str,
     json_size,
@@ -30,7 +31,6 @@ from inferlog.formatting._coerce import (
     clean_text,
     fast_options,
     orjson_default,
-    safe_str,
 )
 from inferlog.formatting._fields import (
     _extra_fields,

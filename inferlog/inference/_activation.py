@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING
 
-from inferlog.context import RequestScope, current_request_id, request_context
+from inferlog.context import RequestContext, current_request_id, request_context
 
 if TYPE_CHECKING:
     from inferlog.inference.call import InferenceCall
@@ -31,11 +31,11 @@ def current_inference() -> InferenceCall | None:
 class _Activation:
     """Makes a call current (and its own request scope, if it opened one) for a while."""
 
-    __slots__ = ("_call", "_scope", "_token")
+    __slots__ = ("_call", "_request_context", "_token")
 
     def __init__(self, call: InferenceCall) -> None:
         self._call = call
-        self._scope: RequestScope | None = None
+        self._request_context: RequestContext | None = None
         self._token: contextvars.Token[InferenceCall | None] | None = None
 
     def __enter__(self) -> None:
@@ -45,14 +45,14 @@ class _Activation:
             if outer is None:
                 # Outside any request: open one so the record and everything logged
                 # inside the call share an id.
-                self._scope = request_context()
-                call._request_id = self._scope.__enter__()
+                self._request_context = request_context()
+                call._request_id = self._request_context.__enter__()
             else:
                 call._request_id = outer
         elif current_request_id() != call._request_id:
             # A generator step resumed outside the scope the call started in.
-            self._scope = request_context(request_id=call._request_id)
-            self._scope.__enter__()
+            self._request_context = request_context(request_id=call._request_id)
+            self._request_context.__enter__()
         self._token = _current_call.set(call)
 
     def __exit__(self, *exc: object) -> None:
@@ -62,6 +62,6 @@ class _Activation:
             except (ValueError, RuntimeError):
                 _current_call.set(None)
             self._token = None
-        if self._scope is not None:
-            self._scope.__exit__(None, None, None)
-            self._scope = None
+        if self._request_context is not None:
+            self._request_context.__exit__(None, None, None)
+            self._request_context = None

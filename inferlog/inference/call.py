@@ -26,9 +26,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-# Prefix for user fields whose name is a standard LogRecord attribute: ``extra=``
-# refuses those with a KeyError, which must never reach the application.
-_COLLISION_PREFIX: Final = "extra."
 # Highest level of an abandoned call's record: worth seeing, not worth paging for.
 _CANCEL_LEVEL: Final = logging.WARNING
 
@@ -273,7 +270,7 @@ class InferenceCall:
                 extra[name] = value
         extra.update(self._fields)
         for name in [k for k in extra if k in STANDARD_RECORD_ATTRS]:
-            extra[_COLLISION_PREFIX + name] = extra.pop(name)
+            extra[schema.COLLISION_PREFIX + name] = extra.pop(name)
         level = spec.error_level if extra.get(schema.STATUS) == STATUS_ERROR else spec.level
         if exc is not None and is_cancellation(exc):
             level = min(level, _CANCEL_LEVEL)

@@ -20,9 +20,7 @@ Neither class imports a web framework.
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from inferlog._deprecation import renamed
 from inferlog.middleware._access import DEFAULT_ACCESS_LOGGER_NAME, report_exception
 
 # Importable from here as before; the ASGI type aliases live in .asgi.
@@ -40,17 +38,9 @@ __all__ = [
     "report_exception",
 ]
 
-#: Deprecated names: old name -> (new name, its value).
-_DEPRECATED = {"Scope": ("ASGIScope", ASGIScope)}
+#: Old names of this module: old name -> (new name, value).
+_RENAMED: dict[str, tuple[str, object]] = {"Scope": ("ASGIScope", ASGIScope)}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _DEPRECATED:
-        new_name, value = _DEPRECATED[name]
-        warnings.warn(
-            f"inferlog.middleware.{name} is deprecated; use inferlog.middleware.{new_name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(name: str) -> object:
+    return renamed(__name__, name, _RENAMED)

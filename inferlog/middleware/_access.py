@@ -120,7 +120,7 @@ class _AccessLog:
     def _scope_arguments(self, headers: object) -> dict[str, str]:
         incoming = extract_headers(headers, request_id_header=self.request_id_header)
         if not self.trust_incoming_id:
-            incoming.pop("request_id", None)
+            incoming.pop(schema.REQUEST_ID, None)
         return incoming
 
     def _emit(self, access: _Access) -> None:

@@ -37,7 +37,7 @@ DEFAULT_BUFFER_MAX_BYTES = 256 * 1024
 DEFAULT_BUFFER_MAX_REQUESTS = 1000
 
 
-class _BufferScope:
+class _BufferedRequest:
     """One :func:`buffered_request` block: whether it failed, who holds its records."""
 
     __slots__ = ("failed", "handlers")
@@ -47,7 +47,9 @@ class _BufferScope:
         self.handlers: set[ErrorBufferHandler] = set()
 
 
-_scope: ContextVar[_BufferScope | None] = ContextVar("inferlog_buffer_scope", default=None)
+_current_block: ContextVar[_BufferedRequest | None] = ContextVar(
+    "inferlog_buffered_request", default=None
+)
 
 
 @contextmanager
@@ -59,8 +61,8 @@ def buffered_request() -> Iterator[None]:
     they are discarded when the block ends. Without a block, handlers group records by
     ``request_id`` and discard a request's records only when they need the room.
     """
-    scope = _BufferScope()
-    token = _scope.set(scope)
+    block = _BufferedRequest()
+    token = _current_block.set(block)
     failed = False
     try:
         yield
@@ -68,9 +70,9 @@ def buffered_request() -> Iterator[None]:
         failed = True
         raise
     finally:
-        _scope.reset(token)
-        for handler in list(scope.handlers):
-            handler._end(scope, failed=failed or scope.failed)
+        _current_block.reset(token)
+        for handler in list(block.handlers):
+            handler._end(block, failed=failed or block.failed)
 
 
 def mark_request_failed() -> None:
@@ -80,9 +82,9 @@ def mark_request_failed() -> None:
     exceptions, such as a web handler that returns a 5xx response. Outside a block
     it does nothing.
     """
-    scope = _scope.get()
-    if scope is not None:
-        scope.failed = True
+    block = _current_block.get()
+    if block is not None:
+        block.failed = True
 
 
 class _Held:
@@ -188,15 +190,15 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
     def emit(self, record: logging.LogRecord) -> None:
         """Forward, hold or release, as the class docstring describes."""
         try:
-            scope = _scope.get()
+            block = _current_block.get()
             key: object = (
-                scope if scope is not None else getattr(record, self.sampler.request_id_field, None)
+                block if block is not None else getattr(record, self.sampler.request_id_field, None)
             )
             if key == "":
                 key = None
             if key is not None and self.sampler.is_failure(record):
-                if scope is not None:
-                    scope.failed = True
+                if block is not None:
+                    block.failed = True
                     # Records of this request logged outside the block (a thread that
                     # did not copy the context) are held under its id.
                     request_id = getattr(record, self.sampler.request_id_field, None)
@@ -205,10 +207,10 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
                 self._release(key)
             rate = self.sampler.decide(record)
             if rate is None:
-                if scope is not None and scope.failed:
+                if block is not None and block.failed:
                     rate = 1.0
                 elif key is not None:
-                    self._hold(key, record, scope)
+                    self._hold(key, record, block)
                     return
                 else:
                     return
@@ -264,7 +266,7 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
         if held is not None and held.records:
             self.counters.add("records_discarded", len(held.records))
 
-    def _hold(self, key: object, record: logging.LogRecord, scope: _BufferScope | None) -> None:
+    def _hold(self, key: object, record: logging.LogRecord, block: _BufferedRequest | None) -> None:
         held = self._held.get(key)
         if held is None:
             if len(self._held) >= self.max_requests:
@@ -280,8 +282,8 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
                 )
             held = _Held(getattr(record, self.sampler.request_id_field, None))
             self._held[key] = held
-            if scope is not None:
-                scope.handlers.add(self)
+            if block is not None:
+                block.handlers.add(self)
         else:
             self._held.move_to_end(key)
         frozen = _freeze(record)

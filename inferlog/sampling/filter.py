@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
+from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
 from inferlog._fork import renew_after_fork
 from inferlog._record import copy_record
@@ -25,6 +26,7 @@ from inferlog._validation import check_level
 from inferlog.sampling._decision import request_id_fraction, trace_id_fraction
 from inferlog.sampling.bucket import _RateLimiter
 from inferlog.sampling.debug import _env_forced, _forced
+from inferlog.schema import STATUS, STATUS_ERROR
 
 __all__ = [
     "BUFFERED_ATTR",
@@ -42,9 +44,9 @@ DEFAULT_KEEP_LEVEL = logging.WARNING
 #: Records at this level and above mark their request as failed.
 FAILURE_LEVEL = logging.ERROR
 #: Record attribute holding the probability with which a kept record was kept.
-SAMPLE_RATE_ATTR = "sample_rate"
+SAMPLE_RATE_ATTR = schema.SAMPLE_RATE
 #: Record attribute set to ``True`` on records released by an :class:`ErrorBufferHandler`.
-BUFFERED_ATTR = "sample_buffered"
+BUFFERED_ATTR = schema.SAMPLE_BUFFERED
 
 # Hashing an id costs about a microsecond; requests log several records, so the
 # fraction is cached. The cache is cleared when full rather than kept LRU: clearing is
@@ -121,7 +123,7 @@ class SamplingFilter(logging.Filter):
         force: bool = False,
         keep_level: int | str = DEFAULT_KEEP_LEVEL,
         clock: Callable[[], float] = time.monotonic,
-        request_id_field: str = "request_id",
+        request_id_field: str = schema.REQUEST_ID,
     ) -> None:
         super().__init__()
         if not isinstance(request_id_field, str) or not request_id_field.isidentifier():
@@ -192,7 +194,7 @@ class SamplingFilter(logging.Filter):
 
     def is_failure(self, record: logging.LogRecord) -> bool:
         """Return whether ``record`` marks its request as failed (ERROR+ or status error)."""
-        return record.levelno >= FAILURE_LEVEL or getattr(record, "status", None) == "error"
+        return record.levelno >= FAILURE_LEVEL or getattr(record, STATUS, None) == STATUS_ERROR
 
     def has_failed(self, request_id: object) -> bool:
         """Return whether a record of ``request_id`` marked it failed (recent ids only)."""
@@ -211,7 +213,7 @@ class SamplingFilter(logging.Filter):
         # The common path (a success that is dropped) is kept free of method calls:
         # it runs for every record on the caller's thread.
         levelno = record.levelno
-        if levelno >= FAILURE_LEVEL or getattr(record, "status", None) == "error":
+        if levelno >= FAILURE_LEVEL or getattr(record, STATUS, None) == STATUS_ERROR:
             self._mark_failed(record)
             return 1.0
         if levelno >= self.keep_level or self.force or _forced.get():
@@ -239,9 +241,9 @@ class SamplingFilter(logging.Filter):
     def rate_for(self, record: logging.LogRecord) -> float:
         """Return the configured rate for ``record`` (model, then logger, then default)."""
         if self.model_rates:
-            model_id = getattr(record, "model_id", None)
+            model_id = getattr(record, schema.MODEL_ID, None)
             if model_id is not None:
-                version = getattr(record, "model_version", None)
+                version = getattr(record, schema.MODEL_VERSION, None)
                 if version is not None:
                     found = self.model_rates.get(f"{model_id}@{version}")
                     if found is not None:
@@ -280,7 +282,7 @@ class SamplingFilter(logging.Filter):
                     self._id_cache.clear()
                 self._id_cache[key] = fraction
             return fraction
-        trace_id = getattr(record, "trace_id", None)
+        trace_id = getattr(record, schema.TRACE_ID, None)
         if trace_id:
             key = trace_id if isinstance(trace_id, str) else str(trace_id)
             fraction = self._trace_cache.get(key)
