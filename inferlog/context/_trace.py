@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import sys
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
@@ -28,14 +28,15 @@ class _Trace(NamedTuple):
 
 def _new_trace_id() -> str:
     while True:
-        candidate = secrets.token_hex(16)
+        # What secrets.token_hex does, without importing secrets (hmac, random, base64).
+        candidate = os.urandom(16).hex()
         if candidate != _ZERO_TRACE_ID:
             return candidate
 
 
 def _new_span_id() -> str:
     while True:
-        candidate = secrets.token_hex(8)
+        candidate = os.urandom(8).hex()
         if candidate != _ZERO_SPAN_ID:
             return candidate
 

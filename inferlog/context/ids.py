@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from inferlog._fork import after_fork_in_child
+
+if TYPE_CHECKING:
+    import uuid
 
 __all__ = [
     "new_request_id",
@@ -73,6 +75,10 @@ class _UUIDv7Generator:
         )
 
     def __call__(self) -> uuid.UUID:
+        # Imported here: request ids are strings (new_request_id), and uuid is only
+        # needed by callers who want UUID objects.
+        import uuid
+
         return uuid.UUID(int=self.next_int())
 
 

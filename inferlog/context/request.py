@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
@@ -109,6 +108,8 @@ class RequestContext:
         Generator functions are refused: a scope held open across ``yield`` would
         be visible to the consumer's code between steps.
         """
+        import inspect  # here: only decorating needs it, and it is costly to import
+
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
             raise TypeError(
                 f"request_context cannot decorate the generator function {fn!r}; "

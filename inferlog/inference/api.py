@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Final, ParamSpec, TypeVar, cast
+from typing import Any, Final, ParamSpec, TypeVar
 
 from inferlog import schema
 from inferlog._validation import check_level
@@ -136,56 +134,6 @@ class Inference:
 
     # ------------------------------------------------------------------ decorator
 
-    def _request_from_args(
-        self, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[bool, object]:
-        """``(log_it, value)``: what the decorated call's request is, and whether to log it."""
-        arguments: dict[str, Any]
-        if signature is None:
-            arguments = {f"arg{i}": a for i, a in enumerate(args)} | kwargs
-        else:
-            try:
-                bound = signature.bind(*args, **kwargs)
-            except TypeError:
-                arguments = {f"arg{i}": a for i, a in enumerate(args)} | kwargs
-            else:
-                arguments = dict(bound.arguments)
-        for skip in ("self", "cls"):
-            arguments.pop(skip, None)
-        selected = self.capture_args
-        if isinstance(selected, tuple):
-            if len(selected) == 1:
-                return True, arguments.get(selected[0])
-            return True, {k: v for k, v in arguments.items() if k in selected}
-        if selected:
-            return True, arguments
-        # Only counted or classified, not logged: a lone argument is the request.
-        value: object = next(iter(arguments.values())) if len(arguments) == 1 else arguments
-        return False, value
-
-    def _start_call(
-        self, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> InferenceCall:
-        call = InferenceCall(self)
-        wants_request = (
-            self.capture_args is not False
-            or self.token_counter is not None
-            or self.intent_classifier is not None
-        )
-        if wants_request:
-            log_it, value = self._request_from_args(signature, args, kwargs)
-            if log_it:
-                call.request(value)
-            else:
-                call._guarded(call._observe_request, value)
-        return call
-
-    def _end_result(self, call: InferenceCall, result: object) -> None:
-        if self.capture_result:
-            call.response(result)
-        else:
-            call._guarded(call._observe_response, result)
-
     def __call__(self, fn: Callable[_P, _R]) -> Callable[_P, _R]:
         """Decorate ``fn`` so every invocation is one inference call with its own record.
 
@@ -194,128 +142,10 @@ class Inference:
         ends (exhausted, failed or closed early) and the first yielded item gives
         ``time_to_first_token_ms``.
         """
-        try:
-            signature: inspect.Signature | None = inspect.signature(fn)
-        except (TypeError, ValueError):
-            signature = None
-        if inspect.isasyncgenfunction(fn):
-            return cast(Callable[_P, _R], self._wrap_async_generator(fn, signature))
-        if inspect.isgeneratorfunction(fn):
-            return cast(Callable[_P, _R], self._wrap_generator(fn, signature))
-        if inspect.iscoroutinefunction(fn):
+        # Imported on first use: decorating needs inspect, a ``with`` block does not.
+        from inferlog.inference._wrappers import decorate
 
-            @functools.wraps(fn)
-            async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-                call = self._start_call(signature, args, kwargs)
-                # Entered inside the coroutine, i.e. in the task that awaits it.
-                with _Activation(call):
-                    try:
-                        result = await fn(*args, **kwargs)
-                    except BaseException as exc:
-                        call._finish(type(exc), exc, exc.__traceback__)
-                        raise
-                    self._end_result(call, result)
-                    call._finish(None, None, None)
-                    return result
-
-            return cast(Callable[_P, _R], async_wrapper)
-
-        @functools.wraps(fn)
-        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            call = self._start_call(signature, args, kwargs)
-            with _Activation(call):
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    call._finish(type(exc), exc, exc.__traceback__)
-                    raise
-                self._end_result(call, result)
-                call._finish(None, None, None)
-                return result
-
-        return wrapper
-
-    def _wrap_generator(
-        self, fn: Callable[..., Generator[Any, Any, Any]], signature: inspect.Signature | None
-    ) -> Callable[..., Generator[Any, Any, Any]]:
-        @functools.wraps(fn)
-        def generator_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-            call = self._start_call(signature, args, kwargs)
-            call._streaming = True
-            # The call is made current around each step only, never across a
-            # ``yield``: the consumer's code between steps must not see it.
-            with _Activation(call):
-                inner = fn(*args, **kwargs)
-            sent: Any = None
-            thrown: BaseException | None = None
-            while True:
-                with _Activation(call):
-                    try:
-                        if thrown is not None:
-                            pending, thrown = thrown, None
-                            item = inner.throw(pending)
-                        else:
-                            item = inner.send(sent)
-                    except StopIteration as stop:
-                        call._finish(None, None, None)
-                        return stop.value
-                    except BaseException as exc:
-                        call._finish(type(exc), exc, exc.__traceback__)
-                        raise
-                call._on_chunk(item)
-                try:
-                    sent = yield item
-                except GeneratorExit as exc:
-                    with _Activation(call):
-                        try:
-                            inner.close()
-                        finally:
-                            call._finish(type(exc), exc, None)
-                    raise
-                except BaseException as exc:
-                    thrown = exc
-
-        return generator_wrapper
-
-    def _wrap_async_generator(
-        self, fn: Callable[..., AsyncGenerator[Any, Any]], signature: inspect.Signature | None
-    ) -> Callable[..., AsyncGenerator[Any, Any]]:
-        @functools.wraps(fn)
-        async def async_generator_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-            call = self._start_call(signature, args, kwargs)
-            call._streaming = True
-            with _Activation(call):
-                inner = fn(*args, **kwargs)
-            sent: Any = None
-            thrown: BaseException | None = None
-            while True:
-                with _Activation(call):
-                    try:
-                        if thrown is not None:
-                            pending, thrown = thrown, None
-                            item = await inner.athrow(pending)
-                        else:
-                            item = await inner.asend(sent)
-                    except StopAsyncIteration:
-                        call._finish(None, None, None)
-                        return
-                    except BaseException as exc:
-                        call._finish(type(exc), exc, exc.__traceback__)
-                        raise
-                call._on_chunk(item)
-                try:
-                    sent = yield item
-                except GeneratorExit as exc:
-                    with _Activation(call):
-                        try:
-                            await inner.aclose()
-                        finally:
-                            call._finish(type(exc), exc, None)
-                    raise
-                except BaseException as exc:
-                    thrown = exc
-
-        return async_generator_wrapper
+        return decorate(self, fn)
 
 
 def inference(

@@ -14,7 +14,7 @@ from inferlog._exceptions import is_cancellation
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import current_request_id
 from inferlog.inference.payload import _cut, _vector_length, capture_payload
-from inferlog.sampling import mark_request_failed
+from inferlog.sampling.request_block import mark_request_failed
 from inferlog.schema import CANCELLED_ERROR_CODE, STATUS_ERROR, STATUS_OK
 
 if TYPE_CHECKING:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import json
-import pathlib
-import uuid
 from typing import Final
 
 __all__ = [
@@ -50,6 +45,12 @@ def _json_default(value: object) -> object:
         return sorted(value, key=repr)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return f"<{memoryview(value).nbytes} bytes>"
+    # Imported here: only values JSON cannot hold get this far.
+    import datetime
+    import decimal
+    import pathlib
+    import uuid
+
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (decimal.Decimal, uuid.UUID, pathlib.PurePath)):
@@ -77,6 +78,8 @@ def capture_payload(value: object, max_chars: int) -> object:
     if isinstance(value, str):
         # str.__str__ gives a plain str even for a subclass with its own __str__.
         return _cut(str.__str__(value), max_chars)
+    import json  # here: most payloads are strings and numbers, handled above
+
     try:
         text = json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=True)
     except Exception:  # circular, non-str keys, too deep, or a default that raised

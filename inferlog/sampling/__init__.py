@@ -20,30 +20,73 @@ argument turn it off for a whole process or filter.
 
 from __future__ import annotations
 
-from inferlog.sampling._decision import request_id_fraction, trace_id_fraction
-from inferlog.sampling.bucket import RATE_WINDOW_SECONDS, TokenBucket
-from inferlog.sampling.debug import (
-    DEBUG_ENV_VAR,
-    DEBUG_HEADER,
-    debug_requested,
-    force_sampling,
-    sampling_forced,
-)
-from inferlog.sampling.error_buffer import (
-    DEFAULT_BUFFER_CAPACITY,
-    DEFAULT_BUFFER_MAX_BYTES,
-    DEFAULT_BUFFER_MAX_REQUESTS,
-    ErrorBufferHandler,
-    buffered_request,
-    mark_request_failed,
-)
-from inferlog.sampling.filter import (
-    BUFFERED_ATTR,
-    DEFAULT_KEEP_LEVEL,
-    DEFAULT_RATE,
-    FAILURE_LEVEL,
-    SAMPLE_RATE_ATTR,
-    SamplingFilter,
+from typing import TYPE_CHECKING
+
+from inferlog._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from inferlog.sampling._decision import (
+        request_id_fraction,
+        trace_id_fraction,
+    )
+    from inferlog.sampling.bucket import (
+        RATE_WINDOW_SECONDS,
+        TokenBucket,
+    )
+    from inferlog.sampling.debug import (
+        DEBUG_ENV_VAR,
+        DEBUG_HEADER,
+        debug_requested,
+        force_sampling,
+        sampling_forced,
+    )
+    from inferlog.sampling.error_buffer import (
+        DEFAULT_BUFFER_CAPACITY,
+        DEFAULT_BUFFER_MAX_BYTES,
+        DEFAULT_BUFFER_MAX_REQUESTS,
+        ErrorBufferHandler,
+    )
+    from inferlog.sampling.filter import (
+        BUFFERED_ATTR,
+        DEFAULT_KEEP_LEVEL,
+        DEFAULT_RATE,
+        FAILURE_LEVEL,
+        SAMPLE_RATE_ATTR,
+        SamplingFilter,
+    )
+    from inferlog.sampling.request_block import (
+        buffered_request,
+        mark_request_failed,
+    )
+
+# Names are imported from their module on first use, so that code needing one part
+# (the middleware needs the debug override, not the error buffer's handler) does
+# not load the others.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "request_id_fraction": "inferlog.sampling._decision",
+        "trace_id_fraction": "inferlog.sampling._decision",
+        "RATE_WINDOW_SECONDS": "inferlog.sampling.bucket",
+        "TokenBucket": "inferlog.sampling.bucket",
+        "DEBUG_ENV_VAR": "inferlog.sampling.debug",
+        "DEBUG_HEADER": "inferlog.sampling.debug",
+        "debug_requested": "inferlog.sampling.debug",
+        "force_sampling": "inferlog.sampling.debug",
+        "sampling_forced": "inferlog.sampling.debug",
+        "DEFAULT_BUFFER_CAPACITY": "inferlog.sampling.error_buffer",
+        "DEFAULT_BUFFER_MAX_BYTES": "inferlog.sampling.error_buffer",
+        "DEFAULT_BUFFER_MAX_REQUESTS": "inferlog.sampling.error_buffer",
+        "ErrorBufferHandler": "inferlog.sampling.error_buffer",
+        "buffered_request": "inferlog.sampling.request_block",
+        "mark_request_failed": "inferlog.sampling.request_block",
+        "BUFFERED_ATTR": "inferlog.sampling.filter",
+        "DEFAULT_KEEP_LEVEL": "inferlog.sampling.filter",
+        "DEFAULT_RATE": "inferlog.sampling.filter",
+        "FAILURE_LEVEL": "inferlog.sampling.filter",
+        "SAMPLE_RATE_ATTR": "inferlog.sampling.filter",
+        "SamplingFilter": "inferlog.sampling.filter",
+    },
 )
 
 __all__ = [

@@ -2,8 +2,9 @@
 
 :class:`ErrorBufferHandler` holds the DEBUG/INFO records that sampling would drop, per
 request (bounded by count and bytes), and hands them to its target only when the
-request fails; :func:`buffered_request` marks a request's extent and
-:func:`mark_request_failed` marks a failure that is not an exception.
+request fails. :func:`~inferlog.sampling.buffered_request` marks a request's extent
+and :func:`~inferlog.sampling.mark_request_failed` marks a failure that is not an
+exception (:mod:`inferlog.sampling.request_block`).
 """
 
 from __future__ import annotations
@@ -11,22 +12,19 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from typing import Any
 
 from inferlog._diagnostics import Counters, report, report_once
 from inferlog._record import copy_record, iter_extras
 from inferlog.sampling.filter import BUFFERED_ATTR, FAILURE_LEVEL, SAMPLE_RATE_ATTR, SamplingFilter
+from inferlog.sampling.request_block import _BufferedRequest, _current_block
 
 __all__ = [
     "DEFAULT_BUFFER_CAPACITY",
     "DEFAULT_BUFFER_MAX_BYTES",
     "DEFAULT_BUFFER_MAX_REQUESTS",
     "ErrorBufferHandler",
-    "buffered_request",
-    "mark_request_failed",
 ]
 
 #: Records held per request by :class:`ErrorBufferHandler` before the oldest is evicted.
@@ -35,56 +33,6 @@ DEFAULT_BUFFER_CAPACITY = 200
 DEFAULT_BUFFER_MAX_BYTES = 256 * 1024
 #: Requests with held records at once, per :class:`ErrorBufferHandler`.
 DEFAULT_BUFFER_MAX_REQUESTS = 1000
-
-
-class _BufferedRequest:
-    """One :func:`buffered_request` block: whether it failed, who holds its records."""
-
-    __slots__ = ("failed", "handlers")
-
-    def __init__(self) -> None:
-        self.failed = False
-        self.handlers: set[ErrorBufferHandler] = set()
-
-
-_current_block: ContextVar[_BufferedRequest | None] = ContextVar(
-    "inferlog_buffered_request", default=None
-)
-
-
-@contextmanager
-def buffered_request() -> Iterator[None]:
-    """Mark the extent of one request for every :class:`ErrorBufferHandler`.
-
-    Records that sampling drops inside the block are held; if the block ends with an
-    exception (or an ERROR record was logged in it) they are written out, otherwise
-    they are discarded when the block ends. Without a block, handlers group records by
-    ``request_id`` and discard a request's records only when they need the room.
-    """
-    block = _BufferedRequest()
-    token = _current_block.set(block)
-    failed = False
-    try:
-        yield
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        _current_block.reset(token)
-        for handler in list(block.handlers):
-            handler._end(block, failed=failed or block.failed)
-
-
-def mark_request_failed() -> None:
-    """Mark the current :func:`buffered_request` block failed, without logging an error.
-
-    Its held records are written out when the block ends. For outcomes that are not
-    exceptions, such as a web handler that returns a 5xx response. Outside a block
-    it does nothing.
-    """
-    block = _current_block.get()
-    if block is not None:
-        block.failed = True
 
 
 class _Held:
