@@ -94,3 +94,25 @@ def test_the_process_pool_executor_is_imported_on_first_use() -> None:
         "from inferlog.propagation import ContextProcessPoolExecutor as E\nassert E.submit"
     )
     assert "concurrent.futures.process" in loaded
+
+
+def test_the_supported_platforms_are_posix_in_the_classifiers_and_the_docs() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for classifier in (
+        "Operating System :: POSIX",
+        "Operating System :: POSIX :: Linux",
+        "Operating System :: MacOS",
+    ):
+        assert f'"{classifier}"' in pyproject
+    assert "Linux and macOS" in (ROOT / "docs" / "getting-started.md").read_text("utf-8")
+
+
+def test_only_the_fork_module_calls_register_at_fork_in_these_modules() -> None:
+    # handlers/ and _lifecycle.py are being moved to inferlog.pipeline; they join later.
+    package = ROOT / "inferlog"
+    callers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "os.register_at_fork(" in path.read_text("utf-8")
+    )
+    assert [] == [p for p in callers if p not in ("_fork.py", "_lifecycle.py", "handlers/file.py")]
