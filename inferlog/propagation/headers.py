@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any, Final, ParamSpec, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from inferlog import schema
 from inferlog._diagnostics import report_once
@@ -32,8 +32,6 @@ __all__ = [
     "is_valid_request_id",
 ]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 _H = TypeVar("_H", bound=MutableMapping[str, str])
 
 

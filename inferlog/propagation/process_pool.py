@@ -7,7 +7,7 @@ inferlog never need.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -19,7 +19,6 @@ __all__ = [
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_H = TypeVar("_H", bound=MutableMapping[str, str])
 
 
 class ContextProcessPoolExecutor(ProcessPoolExecutor):

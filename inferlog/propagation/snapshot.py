@@ -6,7 +6,7 @@ import contextlib
 import contextvars
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Generic, ParamSpec, TypeVar
@@ -26,7 +26,6 @@ __all__ = [
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_H = TypeVar("_H", bound=MutableMapping[str, str])
 
 
 _JSON_MAX_DEPTH: Final = 32

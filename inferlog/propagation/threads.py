@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -17,7 +17,6 @@ __all__ = [
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_H = TypeVar("_H", bound=MutableMapping[str, str])
 
 
 def wrap(fn: Callable[_P, _R]) -> Callable[_P, _R]:
