@@ -12,6 +12,13 @@ streams ``time_to_first_token_ms``.
 A call outside any request scope opens one for its duration, so the record and every
 record logged inside the call share a request id; inside a scope it uses the scope's.
 Exceptions are recorded with their stack and re-raised unchanged.
+
+Where each part lives: :mod:`~inferlog.inference.api` (:func:`inference`,
+:class:`Inference`), :mod:`~inferlog.inference.call` (:class:`InferenceCall` and the
+record it builds), :mod:`~inferlog.inference.payload` (:func:`capture_payload`),
+``_derived`` (intent classification, token counting, vector lengths), ``_wrappers``
+(the decorator's sync, async and generator wrappers) and ``_activation`` (which call
+is current).
 """
 
 from __future__ import annotations

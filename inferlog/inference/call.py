@@ -13,7 +13,8 @@ from inferlog._diagnostics import report_once
 from inferlog._exceptions import is_cancellation
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import current_request_id
-from inferlog.inference.payload import _cut, _vector_length, capture_payload
+from inferlog.inference._derived import count_tokens, derive_request_fields, derive_response_fields
+from inferlog.inference.payload import capture_payload
 from inferlog.sampling.request_block import mark_request_failed
 from inferlog.schema import CANCELLED_ERROR_CODE, STATUS_ERROR, STATUS_OK
 
@@ -165,48 +166,13 @@ class InferenceCall:
                 type(exc).__name__,
             )
 
-    def _user_callable(self, what: str, fn: Callable[[Any], Any], value: object) -> Any:
-        try:
-            return fn(value)
-        except Exception as exc:
-            report_once(
-                f"inference-{what}-error",
-                logging.WARNING,
-                "inference %s %r raised %s: %s; further errors are silent",
-                what,
-                fn,
-                type(exc).__name__,
-                exc,
-            )
-            return None
-
     def _observe_request(self, payload: object) -> None:
         self._request_value = payload
         self._has_request = True
-        spec = self._spec
-        if spec.intent_classifier is not None and schema.INTENT not in self._fields:
-            intent = self._user_callable("intent_classifier", spec.intent_classifier, payload)
-            if intent is not None:
-                self._fields[schema.INTENT] = _cut(str(intent), spec.max_payload_chars)
-        if spec.token_counter is not None and schema.INPUT_TOKEN_COUNT not in self._fields:
-            count = self._user_callable("token_counter", spec.token_counter, payload)
-            if isinstance(count, int) and not isinstance(count, bool):
-                self._fields[schema.INPUT_TOKEN_COUNT] = count
-        if schema.INPUT_VECTOR_LENGTH not in self._fields:
-            length = _vector_length(payload)
-            if length is not None:
-                self._fields[schema.INPUT_VECTOR_LENGTH] = length
+        derive_request_fields(self._spec, self._fields, payload)
 
     def _observe_response(self, payload: object) -> None:
-        spec = self._spec
-        if spec.token_counter is not None and schema.OUTPUT_TOKEN_COUNT not in self._fields:
-            count = self._user_callable("token_counter", spec.token_counter, payload)
-            if isinstance(count, int) and not isinstance(count, bool):
-                self._fields[schema.OUTPUT_TOKEN_COUNT] = count
-        if schema.OUTPUT_VECTOR_LENGTH not in self._fields:
-            length = _vector_length(payload)
-            if length is not None:
-                self._fields[schema.OUTPUT_VECTOR_LENGTH] = length
+        derive_response_fields(self._spec, self._fields, payload)
 
     def _on_chunk(self, chunk: object) -> None:
         self.first_token()
@@ -225,8 +191,8 @@ class InferenceCall:
         if self._spec.capture_result and schema.RESPONSE_PAYLOAD not in self._fields:
             self._fields[schema.RESPONSE_PAYLOAD] = self._capture(joined)
         if self._spec.token_counter is not None and schema.OUTPUT_TOKEN_COUNT not in self._fields:
-            count = self._user_callable("token_counter", self._spec.token_counter, joined)
-            if isinstance(count, int) and not isinstance(count, bool):
+            count = count_tokens(self._spec.token_counter, joined)
+            if count is not None:
                 self._fields[schema.OUTPUT_TOKEN_COUNT] = count
 
     def _build(self, exc: BaseException | None) -> tuple[int, dict[str, Any]]:

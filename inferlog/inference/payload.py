@@ -11,24 +11,6 @@ __all__ = [
 _TRUNCATION_MARKER: Final = "...[truncated {} chars]"
 
 
-def _vector_length(value: object) -> int | None:
-    """Length of an array-like payload: last axis of an array, or a flat list of numbers."""
-    if isinstance(value, (str, bytes, bytearray, dict)):
-        return None
-    shape = getattr(value, "shape", None)
-    if isinstance(shape, tuple):
-        if shape and isinstance(shape[-1], int):
-            return int(shape[-1])
-        return None
-    if (
-        isinstance(value, (list, tuple))
-        and value
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
-    ):
-        return len(value)
-    return None
-
-
 def _json_default(value: object) -> object:
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple):

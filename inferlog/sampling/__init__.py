@@ -16,6 +16,12 @@ to the target handler only when the request fails.
 :func:`force_sampling` turns sampling off for one request (the middleware calls it for
 requests that carry :data:`DEBUG_HEADER`); :data:`DEBUG_ENV_VAR` and the ``force``
 argument turn it off for a whole process or filter.
+
+Where each part lives: :mod:`~inferlog.sampling.filter` (the decision),
+``_decision`` (the id hashes), :mod:`~inferlog.sampling.bucket` (rate-limit mode),
+:mod:`~inferlog.sampling.debug` (the override), :mod:`~inferlog.sampling.error_buffer`
+and :mod:`~inferlog.sampling.request_block` (error-triggered buffering). The names
+below are imported from their module on first use.
 """
 
 from __future__ import annotations
