@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferlog import schema
 from inferlog.config import configure, shutdown
 from inferlog.context import request_context
 from inferlog.handlers.file import log_files
@@ -133,13 +134,13 @@ def _summarise(log_file: Path) -> DemoSummary:
     records = inference_records = errors = 0
     for record in read_records(files):
         records += 1
-        if "model_id" not in record or "latency_ms" not in record:
+        if schema.MODEL_ID not in record or schema.LATENCY_MS not in record:
             continue
         inference_records += 1
         key = f"{record['model_id']}@{record.get('model_version')}"
-        by_model[key][str(record.get("status"))] += 1
-        latencies.append(float(record["latency_ms"]))
-        errors += record.get("status") == "error"
+        by_model[key][str(record.get(schema.STATUS))] += 1
+        latencies.append(float(record[schema.LATENCY_MS]))
+        errors += record.get(schema.STATUS) == schema.STATUS_ERROR
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [0.0] * 19
     return DemoSummary(
         log_file=log_file,

@@ -1,23 +1,17 @@
-"""Formatters: one JSON object per line for machines, aligned columns for people.
+"""JSON lines: :class:`JsonFormatter`, the formatter of the pipeline.
 
-:class:`JsonFormatter` is the formatter of the pipeline. It builds the record in the
-order ``docs/schema.md`` gives, hands it to orjson in one call and only falls back to
-a careful, budgeted walk (:mod:`inferlog._safe`) when orjson refuses the data or the
-output breaks a size cap. Whatever the record holds, ``format()`` returns one valid
-JSON line and never raises.
-
-:class:`ConsoleFormatter` shows the same records for development.
+It builds the record in the order ``docs/schema.md`` gives, hands it to orjson in one
+call and only falls back to the careful, budgeted walk
+(:mod:`inferlog.formatting._bounds`) when orjson refuses the data or the output breaks
+a size cap. Whatever the record holds, ``format()`` returns one valid JSON line and
+never raises.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
@@ -25,18 +19,24 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 from inferlog import schema
 from inferlog import schema as _schema
 from inferlog._diagnostics import report_once
-from inferlog._exceptions import describe_exception
-from inferlog._record import STANDARD_RECORD_ATTRS, iter_extras
-from inferlog._safe import (
+from inferlog._text import safe_str
+from inferlog.formatting._bounds import (
+    fit_str,
+    json_size,
+    safe_key,
+    to_json_safe,
+)
+from inferlog.formatting._coerce import (
     MARKER_RESERVE,
     clean_text,
     fast_options,
-    fit_str,
-    json_size,
     orjson_default,
-    safe_key,
-    safe_str,
-    to_json_safe,
+)
+from inferlog.formatting._fields import (
+    _extra_fields,
+    _stack_lines,
+    format_timestamp,
+    record_exception,
 )
 
 __all__ = [
@@ -44,11 +44,7 @@ __all__ = [
     "DEFAULT_MAX_RECORD_BYTES",
     "MIN_FIELD_BYTES",
     "MIN_RECORD_BYTES",
-    "ConsoleFormatter",
     "JsonFormatter",
-    "colour_wanted",
-    "format_timestamp",
-    "record_exception",
 ]
 
 #: Largest record by default, in bytes of UTF-8 without the newline: a CloudWatch Logs
@@ -67,89 +63,6 @@ MIN_FIELD_BYTES: Final = 256
 _DROPPED_NOTE_BYTES: Final = 320
 #: Longest message and error text in the minimal line written when formatting failed.
 _FAILURE_TEXT_CHARS: Final = 2_000
-
-#: The last second formatted and its text: records come in bursts within one second,
-#: and strftime is most of the cost of a timestamp. A tuple, so that replacing it is
-#: atomic for concurrent formatters.
-_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
-
-
-def format_timestamp(created: float) -> str:
-    """Return ``created`` (seconds since the epoch) as RFC 3339 UTC with microseconds.
-
-    Rounds to the nearest microsecond the way ``datetime.fromtimestamp`` does.
-    """
-    global _last_second
-    second = math.floor(created)
-    micro = round((created - second) * 1_000_000)
-    if micro >= 1_000_000:
-        second += 1
-        micro -= 1_000_000
-    cached = _last_second
-    if cached[0] != second:
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        cached = _last_second = (second, text)
-    return f"{cached[1]}.{micro:06d}Z"
-
-
-def record_exception(record: logging.LogRecord) -> Any:
-    """Return the ``exception`` object of ``record``, or None when it has none.
-
-    ``exc_info`` wins when set; otherwise a description an earlier stage (a queue
-    handler) left in ``record.exception``; otherwise the traceback text that the
-    stdlib leaves in ``exc_text``.
-    """
-    exc_info = record.exc_info
-    if isinstance(exc_info, BaseException):
-        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
-    if isinstance(exc_info, tuple) and len(exc_info) == 3 and exc_info[0] is not None:
-        return describe_exception(exc_info)
-    prepared = record.__dict__.get(schema.EXCEPTION_FIELD)
-    if prepared is not None:
-        return prepared
-    if record.exc_text:
-        lines = str(record.exc_text).rstrip("\n").split("\n")
-        kind, _, message = lines[-1].partition(": ")
-        return {"type": kind, "message": message, "stack": lines}
-    return None
-
-
-def _stack_lines(stack_info: object) -> list[str] | None:
-    if not stack_info:
-        return None
-    if isinstance(stack_info, list):
-        return [safe_str(line) for line in stack_info]
-    return safe_str(stack_info).rstrip("\n").split("\n")
-
-
-#: Record attributes that are never extras; ``exception`` is written last, on its own.
-_NOT_EXTRAS: Final = STANDARD_RECORD_ATTRS | {schema.EXCEPTION_FIELD}
-
-
-def _extra_fields(record: logging.LogRecord) -> dict[Any, Any]:
-    """The ``extra=`` fields of ``record`` (what iter_extras yields), minus ``exception``."""
-    try:
-        # One comprehension instead of iter_extras' generator: this runs per record.
-        return {
-            key: value
-            for key, value in record.__dict__.items()
-            if key not in _NOT_EXTRAS and key[0] != "_"
-        }
-    except (TypeError, IndexError, KeyError):
-        # A non-str key (``extra={1: ...}``) or an empty one: take the careful way.
-        return {key: value for key, value in _extras(record) if key != schema.EXCEPTION_FIELD}
-
-
-def _extras(record: logging.LogRecord) -> Iterator[tuple[Any, Any]]:
-    try:
-        yield from list(iter_extras(record))
-    except Exception:
-        # ``extra={1: ...}`` puts a non-str key into the record's __dict__, which
-        # iter_extras does not expect; such a record must still be written.
-        for key, value in record.__dict__.items():
-            if isinstance(key, str) and (key in STANDARD_RECORD_ATTRS or key.startswith("_")):
-                continue
-            yield key, value
 
 
 #: Marks "not tried yet"; orjson never encodes a value as zero bytes.
@@ -217,7 +130,9 @@ class JsonFormatter(OrjsonFormatter):
     any type are written (see ``docs/schema.md`` for how odd ones look); a value
     larger than ``max_field_bytes`` and a record larger than ``max_record_bytes`` are
     cut with explicit markers. :meth:`format` never raises: if something fails, a
-    minimal valid line names what failed.
+    minimal valid line names what failed. :meth:`record_dict` gives the same record
+    as a dict, for sinks that send structured entries; :meth:`format` writes exactly
+    that dict.
 
     Args:
         schema: ``"inferlog"`` (default) or ``"otel"``, which writes OpenTelemetry
@@ -290,18 +205,45 @@ class JsonFormatter(OrjsonFormatter):
         return self._names.get(field, field)
 
     def format(self, record: logging.LogRecord) -> str:
-        """Return ``record`` as one line of JSON; never raises."""
+        """Return ``record`` as one line of JSON; never raises.
+
+        The line is the serialisation of :meth:`record_dict` (after ``prefix``).
+        """
         try:
-            message_dict: dict[str, Any] = {}
-            if isinstance(record.msg, dict) and not record.args:
-                # python-json-logger's convention: a dict message becomes fields.
-                message_dict = dict(record.msg)
-            log_data: dict[str, Any] = {}
-            self.add_fields(log_data, record, message_dict)
-            log_data = self.process_log_record(log_data)
-            return str(self.serialize_log_record(log_data))
+            return str(self.serialize_log_record(self._log_data(record)))
         except Exception as err:
             return self._failure_line(record, err)
+
+    def record_dict(self, record: logging.LogRecord) -> dict[str, Any]:
+        """Return the JSON-ready dict of ``record``: what :meth:`format` writes, as data.
+
+        For sinks that send structured entries (a cloud logging API) rather than
+        lines. The keys are the output names in schema order (``schema``,
+        ``rename_fields`` and ``static_fields`` applied), the values are plain JSON
+        types (``str`` keys; ``str``, ``int``, ``float``, ``bool``, ``None``,
+        ``list``, ``dict``) cut to ``max_field_bytes``, the whole within
+        ``max_record_bytes``, and the exception is the ``exception`` object (or the
+        ``exception.*`` attributes under ``schema="otel"``). ``format(record)`` is
+        ``prefix`` plus this dict serialised by orjson, byte for byte. Never raises:
+        when formatting fails, the dict is the minimal one that names what failed.
+        """
+        try:
+            data = orjson.loads(self.jsonify_log_record(self._log_data(record)))
+        except Exception as err:
+            return dict(self._failure_dict(record, err))
+        if not isinstance(data, dict):  # a jsonify_log_record override gone wrong
+            return dict(self._failure_dict(record, TypeError("the record is not an object")))
+        return data
+
+    def _log_data(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The fields of ``record`` before serialisation: add_fields, then process_log_record."""
+        message_dict: dict[str, Any] = {}
+        if isinstance(record.msg, dict) and not record.args:
+            # python-json-logger's convention: a dict message becomes fields.
+            message_dict = dict(record.msg)
+        log_data: dict[str, Any] = {}
+        self.add_fields(log_data, record, message_dict)
+        return self.process_log_record(log_data)
 
     def add_fields(
         self,
@@ -444,6 +386,14 @@ class JsonFormatter(OrjsonFormatter):
 
     def _failure_line(self, record: logging.LogRecord, err: BaseException) -> str:
         """The minimal line written when formatting failed: it says what failed."""
+        line = self._failure_dict(record, err)
+        try:
+            return orjson.dumps(line).decode("utf-8")
+        except Exception:  # pragma: no cover - only str values; kept as a last resort
+            return '{"message":"<inferlog: record could not be formatted>"}'
+
+    def _failure_dict(self, record: logging.LogRecord, err: BaseException) -> dict[str, str]:
+        """The minimal record used when formatting failed; reports the failure once."""
         report_once(
             f"json-format:{type(err).__name__}",
             logging.ERROR,
@@ -466,9 +416,9 @@ class JsonFormatter(OrjsonFormatter):
         try:
             error = f"{type(err).__name__}: {safe_str(err)}"
             line[_schema.FORMAT_ERROR_FIELD] = clean_text(error[:_FAILURE_TEXT_CHARS])
-            return orjson.dumps(line).decode("utf-8")
-        except Exception:  # pragma: no cover - only str values above; kept as a last resort
-            return '{"message":"<inferlog: record could not be formatted>"}'
+        except Exception:  # pragma: no cover - safe_str does not raise
+            line[_schema.FORMAT_ERROR_FIELD] = "<unavailable>"
+        return line
 
 
 _SCHEMAS: Final = schema.SCHEMAS
@@ -477,133 +427,3 @@ _ALL_NAMED_FIELDS: Final = (
     schema.STACK_INFO_FIELD,
     schema.EXCEPTION_FIELD,
 )
-
-_RESET = "\x1b[0m"
-_DIM = "\x1b[2m"
-_BOLD = "\x1b[1m"
-_CYAN = "\x1b[36m"
-_BLUE = "\x1b[34m"
-_RED = "\x1b[31m"
-_LEVEL_COLOURS: Final = {
-    "DEBUG": "\x1b[34m",
-    "INFO": "\x1b[32m",
-    "WARNING": "\x1b[33m",
-    "ERROR": "\x1b[31m",
-    "CRITICAL": "\x1b[1;31m",
-}
-#: Widest value shown in a console ``key=value`` pair, in characters.
-DEFAULT_CONSOLE_VALUE_CHARS: Final = 200
-
-
-def colour_wanted(stream: TextIO | None = None) -> bool:
-    """Return whether to colour: ``stream`` (stderr) is a TTY and NO_COLOR is unset.
-
-    Follows https://no-color.org: a non-empty ``NO_COLOR`` turns colour off.
-    """
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    target = sys.stderr if stream is None else stream
-    try:
-        return bool(target.isatty())
-    except Exception:  # closed or replaced streams
-        return False
-
-
-class ConsoleFormatter(logging.Formatter):
-    """Human-readable records for development: aligned columns, then ``key=value``.
-
-    Each line is ``time level logger message``, the columns padded so that messages
-    line up, followed by the inference fields (in schema order) and other extras as
-    ``key=value``; an exception or stack follows on the next lines.
-
-    Args:
-        colour: ``True``/``False`` to force ANSI colour on or off; ``None`` (default)
-            colours only when stderr is a terminal and ``NO_COLOR`` is unset.
-        logger_width: column width for the logger name (longer names are kept whole).
-        show_extras: also show extras that are not inference fields.
-        max_value_chars: longest ``value`` shown; longer ones are cut with a marker.
-    """
-
-    def __init__(
-        self,
-        *,
-        colour: bool | None = None,
-        logger_width: int = 20,
-        show_extras: bool = True,
-        max_value_chars: int = DEFAULT_CONSOLE_VALUE_CHARS,
-    ) -> None:
-        super().__init__()
-        if colour is not None and not isinstance(colour, bool):
-            raise ValueError(f"colour must be True, False or None, got {colour!r}")
-        if not isinstance(show_extras, bool):
-            raise ValueError(f"show_extras must be True or False, got {show_extras!r}")
-        if isinstance(logger_width, bool) or not isinstance(logger_width, int) or logger_width < 0:
-            raise ValueError(f"logger_width must be a non-negative int, got {logger_width!r}")
-        if (
-            isinstance(max_value_chars, bool)
-            or not isinstance(max_value_chars, int)
-            or max_value_chars < MARKER_RESERVE
-        ):
-            raise ValueError(
-                f"max_value_chars must be an int of at least {MARKER_RESERVE}, "
-                f"got {max_value_chars!r}"
-            )
-        self.colour = colour_wanted() if colour is None else colour
-        self.logger_width = logger_width
-        self.show_extras = show_extras
-        self.max_value_chars = max_value_chars
-
-    def _paint(self, code: str, text: str) -> str:
-        return f"{code}{text}{_RESET}" if self.colour and code else text
-
-    def _value(self, value: object) -> str:
-        if isinstance(value, str):
-            # Cut first: the checks below are Python loops, and the value may be 10 MB.
-            text = fit_str(value, self.max_value_chars)[0]
-            if text and not any(ch.isspace() or ch in "\"'=" for ch in text):
-                return text
-            return orjson.dumps(text).decode("utf-8")
-        converted, _size = to_json_safe(value, self.max_value_chars)
-        return orjson.dumps(converted).decode("utf-8")
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Return ``record`` as one aligned line, plus exception lines; never raises."""
-        try:
-            return self._format(record)
-        except Exception as err:
-            return f"<inferlog: record could not be formatted: {type(err).__name__}>"
-
-    def _format(self, record: logging.LogRecord) -> str:
-        try:
-            message = record.getMessage()
-        except Exception as err:
-            message = f"{safe_str(record.msg)} <%-format failed: {type(err).__name__}>"
-        level = record.levelname
-        head = " ".join(
-            (
-                self._paint(_DIM, format_timestamp(record.created)[:23] + "Z"),
-                self._paint(_LEVEL_COLOURS.get(level, ""), f"{level:<8}"),
-                self._paint(_BLUE, f"{record.name:<{self.logger_width}}"),
-                clean_text(message),
-            )
-        )
-        extras = {key: value for key, value in _extras(record) if key != schema.EXCEPTION_FIELD}
-        pairs: list[str] = []
-        for field in schema.INFERENCE_FIELDS:
-            if field in extras:
-                pairs.append(f"{self._paint(_CYAN, field)}={self._value(extras.pop(field))}")
-        if self.show_extras:
-            for key, value in extras.items():
-                pairs.append(f"{self._paint(_CYAN, safe_key(key))}={self._value(value)}")
-        lines = [head + ("  " + " ".join(pairs) if pairs else "")]
-        stack = _stack_lines(record.stack_info)
-        if stack:
-            lines.extend(clean_text(line) for line in stack)
-        exception = record_exception(record)
-        if isinstance(exception, Mapping) and isinstance(exception.get("stack"), list):
-            lines.extend(
-                self._paint(_RED, clean_text(safe_str(line))) for line in exception["stack"]
-            )
-        elif exception is not None:
-            lines.append(self._paint(_RED, f"exception={self._value(exception)}"))
-        return "\n".join(lines)
