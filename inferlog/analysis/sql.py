@@ -16,8 +16,8 @@ computed the same way:
 
 from __future__ import annotations
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Final
 
