@@ -153,6 +153,8 @@ class ShapeSummary:
     replayed: int = 0
     agreed: int = 0
     failed: int = 0
+    #: What the model raised on the first request of this shape it failed on.
+    first_error: str | None = None
 
     @property
     def agreement(self) -> float:
@@ -183,6 +185,12 @@ class ReplayReport:
         return self.agreed / self.replayed if self.replayed else 0.0
 
 
+def _pick(answer: Any, part: tuple[str, ...]) -> Any:
+    for key in part:
+        answer = answer.get(key) if isinstance(answer, Mapping) else None
+    return answer
+
+
 def _call(model: Callable[[Any], Any], request: Any) -> tuple[Any, str | None]:
     try:
         return _normalise(model(request)), None
@@ -198,6 +206,7 @@ def replay(
     window: TimeWindow | None = None,
     filters: Iterable[FieldFilter] = (),
     tolerance: float = DEFAULT_TOLERANCE,
+    compare: str | None = None,
     max_differences: int = DEFAULT_MAX_DIFFERENCES,
     on_invalid: OnInvalid | None = None,
     on_record: Callable[[], None] | None = None,
@@ -206,9 +215,12 @@ def replay(
 
     ``model`` (and ``baseline``) take one logged ``request_payload`` and return an
     answer. Records without a request payload, with a truncated one, or (without a
-    baseline) without a logged response are counted as skipped. ``on_record`` is
-    called once per record considered (a progress bar).
+    baseline) without a logged response are counted as skipped. ``compare`` names
+    the part of the answers to compare (``decision``, ``scores.fraud``), for models
+    whose answers differ in detail by design. ``on_record`` is called once per record
+    considered (a progress bar).
     """
+    part = tuple(compare.split(".")) if compare else ()
     window = window or TimeWindow()
     chosen = tuple(filters)
     report = ReplayReport()
@@ -242,11 +254,12 @@ def replay(
         summary.last_seen = stamp or summary.last_seen
         summary.replayed += 1
         report.replayed += 1
-        if error is None and answers_agree(expected, actual, tolerance):
+        if error is None and answers_agree(_pick(expected, part), _pick(actual, part), tolerance):
             summary.agreed += 1
             report.agreed += 1
             continue
         if error is not None:
+            summary.first_error = summary.first_error or error
             summary.failed += 1
             report.failed += 1
         if len(report.differences) < max_differences:

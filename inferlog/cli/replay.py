@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
         "--tolerance", type=float, default=1e-6, help="relative tolerance for numbers (1e-6)"
     )
     parser.add_argument(
+        "--compare",
+        metavar="KEY",
+        help="compare only this part of the answers (decision, scores.fraud)",
+    )
+    parser.add_argument(
         "--min-agreement",
         type=float,
         default=1.0,
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             window=window,
             filters=filters,
             tolerance=args.tolerance,
+            compare=args.compare,
             max_differences=max(args.show, 0),
             on_invalid=skipped.append,
             on_record=bar.advance,
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             "request or expected answer)",
             file=sys.stderr,
         )
-    columns = ["shape", "first_seen", "last_seen", "replayed", "agreed", "failed", "agreement"]
+    columns = ["shape", "first_seen", "last_seen", "replayed", "agreed", "failed", "agreement", "first_error"]
     rows = [
         {
             "shape": s.shape,
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             "agreed": s.agreed,
             "failed": s.failed,
             "agreement": f"{100.0 * s.agreement:.1f}%",
+            "first_error": s.first_error or "",
         }
         for s in report.shapes
     ]
