@@ -50,7 +50,7 @@ FILENAME_COLUMN: Final = "filename"
 #: Every record has these; a row without any of them was not a record.
 CORE_COLUMNS: Final[Mapping[str, str]] = dict.fromkeys(schema.CORE_FIELDS, "VARCHAR")
 # Longest line DuckDB accepts; inferlog's formatter caps records well below this.
-_MAX_OBJECT_BYTES: Final = 64 * 1024 * 1024
+_MAX_OBJECT_BYTES: Final = 16 * 1024 * 1024
 
 
 def duckdb_module() -> ModuleType:
@@ -169,6 +169,11 @@ def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> 
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS_TABLE} AS SELECT * FROM {sql}")
                 break
+            except duckdb.OutOfMemoryException as err:
+                raise InputError(
+                    f"DuckDB ran out of memory reading the logs ({err}); "
+                    "give it more with --memory-limit"
+                ) from err
             except (duckdb.IOException, duckdb.InvalidInputException) as err:
                 broken = [p for p, r in reading.items() if r == p and p in str(err)]
                 if not broken:

@@ -126,7 +126,7 @@ def cloudwatch_query(spec: StatsSpec) -> str:
     if unsupported:
         lines.append(f"# Payload paths are not available here and were left out: {unsupported}")
     lines.append("filter " + " and ".join(filters))
-    lines.append("| fields " + ", ".join(derived))
+    lines.append("| fields " + ",\n    ".join(derived))
     by = f"\n  by {', '.join(groups)}" if groups else ""
     lines.append("| stats " + ",\n    ".join(sums) + by)
     if groups:
