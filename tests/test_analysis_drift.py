@@ -62,8 +62,14 @@ def logs(tmp_path: Path) -> Path:
     for i in range(600):
         version = "1.0" if i < 300 else "2.0"
         mean = 100.0 if i < 300 else 180.0  # amounts grow after the release
-        records.append(call(i, version=version, tokens_in=rng.randint(100, 200),
-                            request_payload={"features": {"amount": rng.gauss(mean, 20)}}))
+        records.append(
+            call(
+                i,
+                version=version,
+                tokens_in=rng.randint(100, 200),
+                request_payload={"features": {"amount": rng.gauss(mean, 20)}},
+            )
+        )
     write(tmp_path / "old.20270115T080000.000000Z.jsonl.gz", records[:300])
     write(tmp_path / "new.jsonl", records[300:], tail='{"cut')
     return tmp_path
@@ -72,25 +78,50 @@ def logs(tmp_path: Path) -> Path:
 def test_drift_by_version_flags_the_planted_shift(
     logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["drift", str(logs), "--feature", "request_payload.features.amount",
-                 "--by", "model_version", "--format", "json"])
+    code = main(
+        [
+            "drift",
+            str(logs),
+            "--feature",
+            "request_payload.features.amount",
+            "--by",
+            "model_version",
+            "--format",
+            "json",
+        ]
+    )
     document = json.loads(capsys.readouterr().out)
     assert code == EXIT_FOUND
     (row,) = document["rows"]
     assert (document["baseline"], row["compared"], row["baseline_count"], row["count"]) == (
-        "1.0", "2.0", 300, 300)
+        "1.0",
+        "2.0",
+        300,
+        300,
+    )
     assert row["ks"] > 0.8 and row["psi"] > 1.0 and row["drifted"] == "DRIFT"
 
 
 def test_drift_between_windows_finds_none_in_a_stable_feature(
     logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["drift", str(logs), "--feature", "input_token_count",
-                 "--baseline-window", "2027-01-15T08:00:00Z/2027-01-15T08:05:00Z",
-                 "--window", "2027-01-15T08:05:00Z/"])
+    code = main(
+        [
+            "drift",
+            str(logs),
+            "--feature",
+            "input_token_count",
+            "--baseline-window",
+            "2027-01-15T08:00:00Z/2027-01-15T08:05:00Z",
+            "--window",
+            "2027-01-15T08:05:00Z/",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "input_token_count: baseline 2027-01-15T08:00:00+00:00 to 2027-01-15T08:05:00+00:00" in out
+    assert (
+        "input_token_count: baseline 2027-01-15T08:00:00+00:00 to 2027-01-15T08:05:00+00:00" in out
+    )
     assert " ok" in out
 
 

@@ -16,7 +16,7 @@ from inferlog.analysis.replay import answers_agree, input_shape, load_callable, 
 from inferlog.cli import EXIT_FOUND, main
 from tests.analysis_logs import call, write
 
-MODELS = '''
+MODELS = """
 def lenient(request):
     return {"score": round(float(request["amount"]) * 0.01, 6), "label": "x"}
 
@@ -30,7 +30,7 @@ def other_label(request):
     return {"score": round(float(request["amount"]) * 0.01, 6), "label": "y"}
 
 not_callable = 3
-'''
+"""
 
 
 @pytest.fixture
@@ -49,12 +49,21 @@ def logs(tmp_path: Path) -> Path:
         if i >= 40:
             amount = f"{amount:.2f}"
         records.append(
-            call(i, request_payload={"amount": amount, "currency": "EUR"},
-                 response_payload={"score": round(float(amount) * 0.01, 6), "label": "x"})
+            call(
+                i,
+                request_payload={"amount": amount, "currency": "EUR"},
+                response_payload={"score": round(float(amount) * 0.01, 6), "label": "x"},
+            )
         )
     records.append(call(60, status="error", request_payload={"amount": 1.0}))  # no answer
-    records.append({"timestamp": "2027-01-15T09:00:00Z", "level": "INFO", "logger": "app",
-                    "message": "not a call"})
+    records.append(
+        {
+            "timestamp": "2027-01-15T09:00:00Z",
+            "level": "INFO",
+            "logger": "app",
+            "message": "not a call",
+        }
+    )
     write(tmp_path / "calls.20270115T080000.000000Z.jsonl.gz", records[:30])
     write(tmp_path / "calls.jsonl", records[30:], tail='{"torn')
     return tmp_path
@@ -65,9 +74,15 @@ def test_replay_finds_the_planted_input_format_change(logs: Path, models: Path) 
     assert (report.replayed, report.agreed, report.failed, report.skipped) == (60, 40, 20, 1)
     first, second = report.shapes
     assert (first.shape, first.replayed, first.agreement) == (
-        "{amount: number, currency: string}", 40, 1.0)
+        "{amount: number, currency: string}",
+        40,
+        1.0,
+    )
     assert (second.shape, second.replayed, second.agreed) == (
-        "{amount: string, currency: string}", 20, 0)
+        "{amount: string, currency: string}",
+        20,
+        0,
+    )
     assert second.first_seen == "2027-01-15T08:00:40.000Z"
     assert second.first_error == "TypeError: amount must be a number"
     assert report.differences[0].request_id == "r-00040"
@@ -93,12 +108,38 @@ def test_replay_command_reports_shapes_and_exits_1_on_differences(
     out = capsys.readouterr().out
     assert "replayed 60 requests against logged answers: 40 agree (66.7%), 20 differ" in out
     assert "{amount: string, currency: string}  2027-01-15T08:00:40.000Z" in out
-    assert main(["replay", str(logs), "--model", f"{models}:strict",
-                 "--min-agreement", "0.5", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(logs),
+                "--model",
+                f"{models}:strict",
+                "--min-agreement",
+                "0.5",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     document = json.loads(capsys.readouterr().out)
     assert (document["agreed"], document["failed"]) == (40, 20)
-    assert main(["replay", str(logs), "--model", f"{models}:strict",
-                 "--filter", "model_version=1.0", "--until", "2027-01-15T08:00:40Z"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(logs),
+                "--model",
+                f"{models}:strict",
+                "--filter",
+                "model_version=1.0",
+                "--until",
+                "2027-01-15T08:00:40Z",
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,7 +167,9 @@ def test_a_module_on_the_working_directory_can_be_named(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 

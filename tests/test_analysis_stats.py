@@ -72,8 +72,12 @@ def test_figures_per_version_match_numpy_across_plain_gzip_and_spill_files(
 def test_planted_token_latency_relation_is_found(tmp_path: Path) -> None:
     # Latency grows by 40 ms per 1k input tokens and not at all with output tokens.
     calls = [
-        call(i, latency=30 + 0.04 * (100 + 37 * i % 4000), tokens_in=100 + 37 * i % 4000,
-             tokens_out=1 + (i * 7919) % 300)
+        call(
+            i,
+            latency=30 + 0.04 * (100 + 37 * i % 4000),
+            tokens_in=100 + 37 * i % 4000,
+            tokens_out=1 + (i * 7919) % 300,
+        )
         for i in range(400)
     ]
     write(tmp_path / "app.jsonl", calls)
@@ -86,9 +90,11 @@ def test_planted_token_latency_relation_is_found(tmp_path: Path) -> None:
 def test_torn_and_invalid_lines_are_counted_and_skipped(tmp_path: Path) -> None:
     calls = [call(i, latency=float(i + 1)) for i in range(10)]
     path = write(
-        tmp_path / "app.jsonl", calls[:5], tail='not json\n[1, 2]\n\n' + "".join(
-            __import__("json").dumps(c) + "\n" for c in calls[5:]
-        ) + '{"timestamp": "2027-01-15T08:0'
+        tmp_path / "app.jsonl",
+        calls[:5],
+        tail="not json\n[1, 2]\n\n"
+        + "".join(__import__("json").dumps(c) + "\n" for c in calls[5:])
+        + '{"timestamp": "2027-01-15T08:0',
     )
     result = compute_stats(str(path), StatsSpec(by=()))
     (report,) = result.files
@@ -130,13 +136,17 @@ def test_window_and_filters_select_records(tmp_path: Path) -> None:
 
 def test_grouping_by_a_payload_path_and_by_nothing(tmp_path: Path) -> None:
     calls = [
-        call(i, latency=float(i), request_payload={"features": {"country": "DE" if i % 3 else "FR"}})
+        call(
+            i, latency=float(i), request_payload={"features": {"country": "DE" if i % 3 else "FR"}}
+        )
         for i in range(30)
     ]
     write(tmp_path / "app.jsonl", calls)
     spec = StatsSpec(by=(FieldRef.parse("request_payload.features.country"),))
     result = compute_stats(str(tmp_path), spec)
-    assert [(group_label(r, ["request_payload_features_country"]), r["records"]) for r in result.rows] == [
+    assert [
+        (group_label(r, ["request_payload_features_country"]), r["records"]) for r in result.rows
+    ] == [
         ("DE", 20),
         ("FR", 10),
     ]
@@ -158,8 +168,15 @@ def test_otel_field_names_are_read_with_schema_otel(tmp_path: Path) -> None:
 
 
 def test_access_records_and_plain_messages_are_not_calls(tmp_path: Path) -> None:
-    access = {"timestamp": stamp(1), "level": "INFO", "logger": "inferlog.access",
-              "message": "POST /x", "latency_ms": 99.0, "status": "ok", "status_code": 200}
+    access = {
+        "timestamp": stamp(1),
+        "level": "INFO",
+        "logger": "inferlog.access",
+        "message": "POST /x",
+        "latency_ms": 99.0,
+        "status": "ok",
+        "status_code": 200,
+    }
     chatter = {"timestamp": stamp(2), "level": "INFO", "logger": "app", "message": "hello"}
     write(tmp_path / "app.jsonl", [access, chatter, call(3, latency=5.0)])
     result = compute_stats(str(tmp_path), StatsSpec(by=()))

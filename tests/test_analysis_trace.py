@@ -13,25 +13,50 @@ from tests.analysis_logs import call, stamp, write
 
 
 def access(seconds: float, request_id: str, **extra: object) -> dict[str, object]:
-    return {"timestamp": stamp(seconds), "level": "ERROR", "logger": "inferlog.access",
-            "message": "POST /v1/score 500", "request_id": request_id, "method": "POST",
-            "path": "/v1/score", "status_code": 500, "latency_ms": 30.0, "status": "error",
-            **extra}
+    return {
+        "timestamp": stamp(seconds),
+        "level": "ERROR",
+        "logger": "inferlog.access",
+        "message": "POST /v1/score 500",
+        "request_id": request_id,
+        "method": "POST",
+        "path": "/v1/score",
+        "status_code": 500,
+        "latency_ms": 30.0,
+        "status": "error",
+        **extra,
+    }
 
 
 @pytest.fixture
 def logs(tmp_path: Path) -> Path:
     # Process A (gateway) and process B (model server) both logged request "req-7".
     gateway = [
-        {"timestamp": stamp(1.0), "level": "INFO", "logger": "api", "message": "request received",
-         "request_id": "req-7", "span_id": "aaaa"},
+        {
+            "timestamp": stamp(1.0),
+            "level": "INFO",
+            "logger": "api",
+            "message": "request received",
+            "request_id": "req-7",
+            "span_id": "aaaa",
+        },
         access(1.5, "req-7", span_id="aaaa"),
-        {"timestamp": stamp(2.0), "level": "INFO", "logger": "api", "message": "other",
-         "request_id": "req-8"},
+        {
+            "timestamp": stamp(2.0),
+            "level": "INFO",
+            "logger": "api",
+            "message": "other",
+            "request_id": "req-8",
+        },
     ]
     server = [
-        call(1, request_id="req-7", span_id="bbbb", status="error",
-             exception={"type": "TimeoutError", "message": "too slow", "stack": []}),
+        call(
+            1,
+            request_id="req-7",
+            span_id="bbbb",
+            status="error",
+            exception={"type": "TimeoutError", "message": "too slow", "stack": []},
+        ),
         access(1.4, "req-7", span_id="bbbb", parent_span_id="aaaa"),
     ]
     server[0]["timestamp"] = stamp(1.2)
@@ -43,7 +68,10 @@ def logs(tmp_path: Path) -> Path:
 def test_records_of_one_request_across_files_form_a_tree(logs: Path) -> None:
     records = find_request([str(logs)], "req-7", on_invalid=lambda _line: None)
     assert [r["timestamp"][-7:] for r in records] == ["01.000Z", "01.200Z", "01.400Z", "01.500Z"]
-    tree = [(depth, node.record["logger"], node.record.get("span_id")) for depth, node in walk(build_tree(records))]
+    tree = [
+        (depth, node.record["logger"], node.record.get("span_id"))
+        for depth, node in walk(build_tree(records))
+    ]
     assert tree == [
         (0, "inferlog.access", "aaaa"),
         (1, "api", "aaaa"),

@@ -53,8 +53,13 @@ def test_console_block_runs_as_printed(commands: list[str], output: str, workdir
         argv = shlex.split(command)
         assert argv[0] == "inferlog"
         result = subprocess.run(
-            [sys.executable, "-m", "inferlog", *argv[1:]], cwd=workdir, env=env,
-            capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, "-m", "inferlog", *argv[1:]],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert result.returncode in (0, EXIT_FOUND), result.stderr
         if output.strip():
@@ -62,5 +67,7 @@ def test_console_block_runs_as_printed(commands: list[str], output: str, workdir
 
 
 def test_the_page_shows_every_query_target() -> None:
-    targets = {m for cmds, _ in console_blocks() for c in cmds for m in re.findall(r"--query (\w+)", c)}
+    targets = {
+        m for cmds, _ in console_blocks() for c in cmds for m in re.findall(r"--query (\w+)", c)
+    }
     assert targets == {"cloudwatch", "bigquery"}  # duckdb's form is checked by test_cli_stats

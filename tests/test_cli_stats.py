@@ -56,8 +56,21 @@ def test_the_printed_duckdb_query_gives_the_same_figures_as_stats(
     logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     expected = run_json(capsys, str(logs), "--by", "model_version", "--filter", "status!=error")
-    assert main(["stats", str(logs), "--by", "model_version", "--filter", "status!=error",
-                 "--query", "duckdb"]) == 0
+    assert (
+        main(
+            [
+                "stats",
+                str(logs),
+                "--by",
+                "model_version",
+                "--filter",
+                "status!=error",
+                "--query",
+                "duckdb",
+            ]
+        )
+        == 0
+    )
     query = capsys.readouterr().out
     con = duckdb.connect()
     statements = [s for s in query.split(";") if s.strip() and not s.strip().startswith("--")]
@@ -67,8 +80,10 @@ def test_the_printed_duckdb_query_gives_the_same_figures_as_stats(
     cursor = con.execute(select)
     names = [d[0] for d in cursor.description]
     got = [dict(zip(names, row)) for row in cursor.fetchall()]
-    assert [{k: pytest.approx(v, rel=1e-12) if isinstance(v, float) else v for k, v in r.items()}
-            for r in expected["rows"]] == got
+    assert [
+        {k: pytest.approx(v, rel=1e-12) if isinstance(v, float) else v for k, v in r.items()}
+        for r in expected["rows"]
+    ] == got
 
 
 def test_duckdb_query_over_a_url_says_what_it_needs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,8 +99,12 @@ def test_cloudwatch_and_bigquery_queries_use_the_schema_field_names(
 ) -> None:
     assert main(["stats", "--query", "cloudwatch", "--schema", schema]) == 0
     cloudwatch = capsys.readouterr().out
-    assert main(["stats", "--query", "bigquery", "--schema", schema,
-                 "--source", "proj.logs.inferlog_*"]) == 0
+    assert (
+        main(
+            ["stats", "--query", "bigquery", "--schema", schema, "--source", "proj.logs.inferlog_*"]
+        )
+        == 0
+    )
     bigquery = capsys.readouterr().out
     model = "`gen_ai.request.model`" if schema == "otel" else "model_id"
     assert f"ispresent({model})" in cloudwatch
@@ -127,8 +146,12 @@ def test_plot_writes_a_png(logs: Path, tmp_path: Path, capsys: pytest.CaptureFix
     ],
 )
 def test_bad_input_gives_a_clear_error_and_its_exit_code(
-    args: list[str], code: int, message: str, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    code: int,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "a.jsonl", [call(1)])
@@ -145,7 +168,10 @@ def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_inferlog_runs_stats_and_draws_no_progress_when_piped(logs: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "inferlog", "stats", str(logs), "--by", "none"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout + result.stderr

@@ -27,12 +27,19 @@ def test_readme_commands_run_and_replay_finds_the_new_amount_format(tmp_path: Pa
     outputs = []
     for command in commands:
         program = [sys.executable] if command[0] == "python" else [sys.executable, "-m", "inferlog"]
-        args = [str(ROOT / a) if a.startswith("examples/") and a.endswith(".py") else a
-                for a in command[1:]]
+        args = [
+            str(ROOT / a) if a.startswith("examples/") and a.endswith(".py") else a
+            for a in command[1:]
+        ]
         args = [a.replace("examples/", f"{ROOT}/examples/", 1) if ".py:" in a else a for a in args]
         result = subprocess.run(
-            [*program, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-            timeout=120, check=False,
+            [*program, *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         outputs.append(result)
     serve, stats, same, shadow = outputs

@@ -93,7 +93,16 @@ def run(args: argparse.Namespace) -> int:
             "request or expected answer)",
             file=sys.stderr,
         )
-    columns = ["shape", "first_seen", "last_seen", "replayed", "agreed", "failed", "agreement", "first_error"]
+    columns = [
+        "shape",
+        "first_seen",
+        "last_seen",
+        "replayed",
+        "agreed",
+        "failed",
+        "agreement",
+        "first_error",
+    ]
     rows = [
         {
             "shape": s.shape,
