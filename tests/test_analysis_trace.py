@@ -87,8 +87,10 @@ def test_trace_command_prints_the_tree_and_marks_errors(
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0] == "request req-7: 4 records, 3 with errors"
-    assert "POST /v1/score -> 500" in lines[1] and lines[1].endswith("✗")
-    assert "└─ " in lines[2] and "request received" in lines[2]
+    assert "POST /v1/score -> 500" in lines[1]
+    assert lines[1].endswith("✗")
+    assert "└─ " in lines[2]
+    assert "request received" in lines[2]
     assert "TimeoutError: too slow" in lines[4]
     assert "1 unreadable line(s) (1 torn)" in captured.err
 

@@ -28,12 +28,15 @@ def test_a_second_run_in_the_same_directory_reports_only_itself(
     first = capsys.readouterr().out
     assert main(["demo", "--out", str(tmp_path), "--calls", "20", "--workers", "2"]) == 0
     second = capsys.readouterr().out
-    assert "(30 inference calls" in first and stats_calls(first) == 30
-    assert "(20 inference calls" in second and stats_calls(second) == 20
+    assert "(30 inference calls" in first
+    assert stats_calls(first) == 30
+    assert "(20 inference calls" in second
+    assert stats_calls(second) == 20
     lines = [json.loads(x) for x in (tmp_path / "inferlog.jsonl").read_text().splitlines()]
     assert len({line["demo_run"] for line in lines}) == 2
     calls = [line for line in lines if line["logger"] == "inferlog.inference"]
-    assert len(calls) == 50 and {c["sample_rate"] for c in calls} == {1.0}
+    assert len(calls) == 50
+    assert {c["sample_rate"] for c in calls} == {1.0}
 
 
 def test_demo_rejects_bad_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,7 +70,8 @@ def test_progress_bar_draws_on_a_terminal_only() -> None:
         with ProgressBar(10, "work", stream=stream) as bar:
             bar.advance(10)
     assert piped.getvalue() == ""
-    assert "work 10/10" in terminal.getvalue() and "100%" in terminal.getvalue()
+    assert "work 10/10" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r")
 
 

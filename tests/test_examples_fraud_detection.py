@@ -50,4 +50,5 @@ def test_readme_commands_run_and_replay_finds_the_new_amount_format(tmp_path: Pa
     assert shadow.returncode == 1, shadow.stderr
     shapes = shadow.stdout.split("by input shape")[1]
     new_shape = next(line for line in shapes.splitlines() if line.startswith("{amount: string"))
-    assert "0.0%" in new_shape and "TypeError: amount must be a number" in new_shape
+    assert "0.0%" in new_shape
+    assert "TypeError: amount must be a number" in new_shape

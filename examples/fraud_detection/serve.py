@@ -20,8 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import inferlog  # noqa: E402
 from models import production, synthetic_transaction  # noqa: E402
+
+import inferlog  # noqa: E402
 
 log = logging.getLogger("fraud-api")
 
