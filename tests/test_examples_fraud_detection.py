@@ -44,7 +44,8 @@ def test_readme_commands_run_and_replay_finds_the_new_amount_format(tmp_path: Pa
         outputs.append(result)
     serve, stats, same, shadow = outputs
     assert serve.returncode == 0, serve.stderr
-    assert stats.returncode == 0 and "fraud-logreg" in stats.stdout, stats.stderr
+    assert stats.returncode == 0, stats.stderr
+    assert "fraud-logreg" in stats.stdout
     assert same.returncode == 0, same.stdout + same.stderr
     assert "300 agree (100.0%)" in same.stdout
     assert shadow.returncode == 1, shadow.stderr
