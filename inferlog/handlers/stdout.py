@@ -37,7 +37,7 @@ from inferlog.handlers._gcp_options import (
     detect_google_runtime,
     project_from_environ,
 )
-from inferlog.handlers._gcp_tmp_batch import BatchSink  # TEMP until main lands
+from inferlog.pipeline import BatchSink
 
 __all__ = [
     "AGENT_FIELDS",
