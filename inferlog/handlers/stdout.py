@@ -11,32 +11,14 @@ no network call from the process.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
-import orjson
-
 from inferlog._diagnostics import report_once
-from inferlog.formatting import JsonFormatter
-from inferlog.handlers._gcp_entries import (
-    AGENT_FIELDS,
-    FieldNames,
-    InsertIds,
-    agent_line,
-    source_location,
-    split_record,
-    string_labels,
-)
-from inferlog.handlers._gcp_options import (
-    GOOGLE_RUNTIMES,
-    PROJECT_ENV_VARS,
-    check_labels,
-    check_project,
-    detect_google_runtime,
-    project_from_environ,
-)
+from inferlog.handlers._gcp_entries import AGENT_FIELDS, agent_line
+from inferlog.handlers._gcp_mapper import RecordMapper
+from inferlog.handlers._gcp_options import GOOGLE_RUNTIMES, PROJECT_ENV_VARS, detect_google_runtime
 from inferlog.pipeline import BatchSink
 
 __all__ = [
@@ -45,23 +27,10 @@ __all__ = [
     "PROJECT_ENV_VARS",
     "StructuredStdoutHandler",
     "detect_google_runtime",
-    "record_data",
 ]
 
 #: Whether records carry ``logging.googleapis.com/sourceLocation`` by default.
 DEFAULT_SOURCE_LOCATION: Final = True
-
-
-def record_data(formatter: logging.Formatter, record: logging.LogRecord) -> dict[str, Any]:
-    """Return the record dict ``formatter`` builds for ``record`` (a new dict).
-
-    Uses ``formatter.record_dict`` when it has one, else parses what it formats.
-    """
-    build = getattr(formatter, "record_dict", None)
-    if build is not None:
-        return dict(build(record))
-    data = orjson.loads(formatter.format(record))
-    return data if isinstance(data, dict) else {"message": data}
 
 
 class StructuredStdoutHandler(BatchSink):
@@ -106,52 +75,28 @@ class StructuredStdoutHandler(BatchSink):
         super().__init__(level)
         if stream is not None and not callable(getattr(stream, "write", None)):
             raise ValueError(f"stream must be a text stream with write(), got {stream!r}")
-        if not isinstance(source_location, bool):
-            raise ValueError(f"source_location must be True or False, got {source_location!r}")
         self.stream = stream
-        self.project = check_project(project) or project_from_environ(os.environ)
-        self.labels = check_labels(labels)
-        self.source_location = source_location
-        self._default_formatter = JsonFormatter()
-        self._names_source: logging.Formatter | None = None
-        self._names = FieldNames()
-        self._insert_ids = InsertIds()
+        self._mapper = RecordMapper(
+            project=project,
+            labels=labels,
+            source_location=source_location,
+            owner=type(self).__name__,
+        )
 
-    def _formatter(self) -> tuple[JsonFormatter, FieldNames]:
-        formatter = self.formatter
-        if not isinstance(formatter, JsonFormatter):
-            formatter = self._default_formatter
-        if formatter is not self._names_source:
-            self._names = FieldNames.for_formatter(formatter)
-            self._names_source = formatter
-        return formatter, self._names
+    @property
+    def project(self) -> str | None:
+        """The project id the trace field names (None: traces stay ordinary fields)."""
+        return self._mapper.project
 
     def prepare(self, record: logging.LogRecord) -> str:
         """Return the JSON line (without newline) for ``record``."""
-        formatter, names = self._formatter()
-        data = record_data(formatter, record)
-        if self.formatter is not None and formatter is not self.formatter:
-            data[names.message] = self.formatter.format(record)
-        parts = split_record(data, names, move_trace=self.project is not None)
-        labels, left_out = string_labels(self.labels, parts.labels)
-        if left_out:
-            report_once(
-                "stdout-labels-over-limit",
-                logging.WARNING,
-                "StructuredStdoutHandler: a record had more than 64 labels; %d left out",
-                left_out,
-            )
-        location = (
-            source_location(record.pathname, record.lineno, record.funcName)
-            if self.source_location
-            else None
-        )
+        mapped, _data, formatter = self._mapper.map_record(record, self.formatter, json_safe=False)
         line = agent_line(
-            parts,
-            project=self.project,
-            insert_id=self._insert_ids.next(),
-            labels=labels,
-            location=location,
+            mapped.parts,
+            project=self._mapper.project,
+            insert_id=mapped.insert_id,
+            labels=mapped.labels,
+            location=mapped.location,
         )
         return formatter.jsonify_log_record(line)
 
