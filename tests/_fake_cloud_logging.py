@@ -185,7 +185,7 @@ class FakeCloudLogging:
                     self._reply(200, {})
                     return
                 code, message, failed = outcome
-                number, status = CODES[code]
+                _number, status = CODES[code]
                 error: dict[str, Any] = {"code": status, "message": message, "status": code}
                 if failed:
                     error["details"] = [

@@ -332,7 +332,8 @@ def test_bad_options_raise_value_errors_naming_them(options: dict[str, Any], nam
 def test_any_extras_give_one_valid_line_with_only_agent_special_fields(
     extras: dict[str, Any],
 ) -> None:
-    reserved = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+    probe = logging.LogRecord("", 0, "", 0, "", None, None)
+    reserved = set(probe.__dict__) | {"message", "asctime"}
     extras = {key: value for key, value in extras.items() if key not in reserved}
     before = copy.deepcopy(extras)
     stream = io.StringIO()
