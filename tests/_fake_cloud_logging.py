@@ -74,6 +74,8 @@ class FakeCloudLogging:
         self._lock = threading.Condition()
         self.entries: list[dict[str, Any]] = []
         self.requests = 0
+        #: Entries in each request received, in order (faulted ones included).
+        self.batch_sizes: list[int] = []
         self.failures: collections.Counter[str] = collections.Counter()
         self._schedule: collections.deque[Fault | None] = collections.deque()
         self._every: tuple[int, Callable[[int, int], Fault | None]] | None = None
@@ -100,6 +102,7 @@ class FakeCloudLogging:
     def _fault_for(self, entry_count: int) -> Fault | None:
         with self._lock:
             self.requests += 1
+            self.batch_sizes.append(entry_count)
             if self._schedule:
                 return self._schedule.popleft()
             if self._every is not None and self.requests % self._every[0] == 0:
@@ -114,12 +117,12 @@ class FakeCloudLogging:
         if gate is not None:
             gate.wait(10)
         entries = list(request.get("entries", []))
+        fault = self._fault_for(len(entries))
         for entry in entries:
             for value in (entry.get("labels") or {}).values():
                 if not isinstance(value, str):
                     self._count("INVALID_ARGUMENT")
                     return "INVALID_ARGUMENT", "Invalid value at 'entries.labels'", {}
-        fault = self._fault_for(len(entries))
         if fault is not None and not fault.entries:
             self._count(fault.code)
             return fault.code, f"injected {fault.code}", {}
@@ -210,7 +213,9 @@ class FakeCloudLogging:
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, name="fake-logging-rest", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fake-logging-rest", daemon=True
+        ).start()
         self._rest = server
         self.rest_port = server.server_address[1]
         return self.rest_url

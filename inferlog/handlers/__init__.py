@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler, log_files
 
 if TYPE_CHECKING:
+    from inferlog.handlers.cloud_logging import CloudLoggingHandler
     from inferlog.handlers.stdout import StructuredStdoutHandler, detect_google_runtime
 
 __all__ = [
     "DEFAULT_LOG_PATH",
+    "CloudLoggingHandler",
     "RotatingJsonFileHandler",
     "StructuredStdoutHandler",
     "detect_google_runtime",
@@ -23,6 +25,7 @@ __all__ = [
 
 # Imported on first use, so that ``import inferlog.handlers`` never imports a cloud SDK.
 _LAZY: dict[str, str] = {
+    "CloudLoggingHandler": "inferlog.handlers.cloud_logging",
     "StructuredStdoutHandler": "inferlog.handlers.stdout",
     "detect_google_runtime": "inferlog.handlers.stdout",
 }

@@ -20,6 +20,7 @@ __all__ = [
     "PROJECT_ENV_VARS",
     "check_labels",
     "check_project",
+    "default_resource",
     "detect_google_runtime",
     "project_from_environ",
 ]
@@ -110,3 +111,27 @@ def check_labels(value: object, option: str = "labels") -> dict[str, str]:
     if len(labels) > MAX_LABELS:
         raise ValueError(f"{option} may hold at most {MAX_LABELS} labels, got {len(labels)}")
     return labels
+
+
+def default_resource(environ: Mapping[str, str], project: str) -> dict[str, object]:
+    """Return the monitored resource of this process, from environment variables only.
+
+    Cloud Run services, jobs and functions get their resource type and the labels
+    their variables give (the region is only known to the metadata server, so it is
+    left out); anything else, GKE included, gets ``global``. Pass ``resource=`` to
+    the handler for a precise one (``k8s_container`` with cluster and namespace).
+    """
+    runtime = detect_google_runtime(environ)
+    labels: dict[str, str] = {"project_id": project}
+    if runtime == "cloud_run":
+        labels["service_name"] = environ.get("K_SERVICE", "")
+        labels["revision_name"] = environ.get("K_REVISION", "")
+        labels["configuration_name"] = environ.get("K_CONFIGURATION", "")
+        return {"type": "cloud_run_revision", "labels": labels}
+    if runtime == "cloud_run_job":
+        labels["job_name"] = environ.get("CLOUD_RUN_JOB", "")
+        return {"type": "cloud_run_job", "labels": labels}
+    if runtime == "cloud_functions":
+        labels["function_name"] = environ.get("K_SERVICE") or environ.get("FUNCTION_NAME", "")
+        return {"type": "cloud_function", "labels": labels}
+    return {"type": "global", "labels": labels}
