@@ -15,6 +15,7 @@ also summarised as ``httpRequest``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -120,6 +121,7 @@ _ZERO_TRACE: Final = "0" * 32
 _ZERO_SPAN: Final = "0" * 16
 
 
+@functools.lru_cache(maxsize=256)
 def severity_for_level(levelno: int) -> str:
     """Return the LogSeverity name nearest to stdlib level ``levelno``.
 
@@ -264,6 +266,8 @@ def _label_text(value: object) -> str:
 
 
 def _fit_label(text: str, limit: int) -> str:
+    if len(text) <= limit and text.isascii():  # the common case: short ASCII
+        return text
     text = clean_text(text)
     if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
         return text
@@ -274,14 +278,18 @@ def _fit_label(text: str, limit: int) -> str:
 def string_labels(*sources: Mapping[Any, Any] | None) -> tuple[dict[str, str], int]:
     """Merge label mappings (later ones win) into ``str -> str`` within the limits.
 
-    Non-str keys and values become text (numbers and booleans as JSON writes them),
-    keys and values are cut to the service's sizes, and labels beyond
-    :data:`MAX_LABELS` are left out. Returns the labels and how many were left out.
+    Short ASCII labels are merged as they are; non-str keys and values become text
+    (numbers and booleans as JSON writes them), keys and values are cut to the
+    service's sizes, and labels beyond :data:`MAX_LABELS` are left out. Returns the
+    labels and how many were left out.
     """
+    present = [source for source in sources if source]
     merged: dict[str, str] = {}
-    for source in sources:
-        if not source:
-            continue
+    if sum(map(len, present)) <= MAX_LABELS and all(map(_plain_labels, present)):
+        for source in present:  # the common case: nothing to convert or cut
+            merged.update(source)
+        return merged, 0
+    for source in present:
         for key, value in source.items():
             name = _fit_label(key if isinstance(key, str) else safe_key(key), MAX_LABEL_KEY_BYTES)
             merged.pop(name, None)  # re-insert: a later source's label counts as newest
@@ -289,6 +297,18 @@ def string_labels(*sources: Mapping[Any, Any] | None) -> tuple[dict[str, str], i
     if len(merged) <= MAX_LABELS:
         return merged, 0
     return dict(itertools.islice(merged.items(), MAX_LABELS)), len(merged) - MAX_LABELS
+
+
+def _plain_labels(labels: Mapping[Any, Any]) -> bool:
+    return all(
+        type(key) is str
+        and type(value) is str
+        and len(key) <= 128
+        and len(value) <= 1024
+        and key.isascii()
+        and value.isascii()
+        for key, value in labels.items()
+    )
 
 
 @dataclass

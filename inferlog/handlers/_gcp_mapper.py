@@ -100,7 +100,8 @@ class RecordMapper:
             data[names.message] = configured.format(record)
         parts = split_record(data, names, move_trace=self.project is not None)
         parts.levelno = record.levelno
-        parts.timestamp = format_timestamp(record.created)
+        if parts.timestamp is None:  # the formatter wrote it from record.created, else:
+            parts.timestamp = format_timestamp(record.created)
         location = (
             source_location(record.pathname, record.lineno, record.funcName)
             if self.source_location
