@@ -19,6 +19,7 @@ import functools
 import itertools
 import logging
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -116,7 +117,8 @@ _AGENT_RESERVED: Final = AGENT_FIELDS | {
     "logging.googleapis.com/trace_sampled",
 }
 
-_HEX: Final = frozenset("0123456789abcdef")
+_TRACE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
+_SPAN_ID_RE: Final = re.compile(r"[0-9a-f]{16}")
 _ZERO_TRACE: Final = "0" * 32
 _ZERO_SPAN: Final = "0" * 16
 
@@ -167,8 +169,8 @@ def level_number(level: object) -> int:
     return logging.NOTSET
 
 
-def _is_hex(text: object, length: int, zero: str) -> bool:
-    return isinstance(text, str) and len(text) == length and text != zero and set(text) <= _HEX
+def _is_hex(text: object, pattern: re.Pattern[str], zero: str) -> bool:
+    return isinstance(text, str) and pattern.fullmatch(text) is not None and text != zero
 
 
 def trace_name(project: str, trace_id: str) -> str:
@@ -283,9 +285,14 @@ def string_labels(*sources: Mapping[Any, Any] | None) -> tuple[dict[str, str], i
     service's sizes, and labels beyond :data:`MAX_LABELS` are left out. Returns the
     labels and how many were left out.
     """
-    present = [source for source in sources if source]
     merged: dict[str, str] = {}
-    if sum(map(len, present)) <= MAX_LABELS and all(map(_plain_labels, present)):
+    present = [source for source in sources if source]
+    count = 0
+    for source in present:
+        count += len(source)
+        if count > MAX_LABELS or not _plain_labels(source):
+            break
+    else:
         for source in present:  # the common case: nothing to convert or cut
             merged.update(source)
         return merged, 0
@@ -300,15 +307,17 @@ def string_labels(*sources: Mapping[Any, Any] | None) -> tuple[dict[str, str], i
 
 
 def _plain_labels(labels: Mapping[Any, Any]) -> bool:
-    return all(
-        type(key) is str
-        and type(value) is str
-        and len(key) <= 128
-        and len(value) <= 1024
-        and key.isascii()
-        and value.isascii()
-        for key, value in labels.items()
-    )
+    for key, value in labels.items():
+        if not (
+            type(key) is str
+            and type(value) is str
+            and len(key) <= 128
+            and len(value) <= 1024
+            and key.isascii()
+            and value.isascii()
+        ):
+            return False
+    return True
 
 
 @dataclass
@@ -337,9 +346,9 @@ def split_record(
     level = payload.pop(names.level, None)
     trace_id = payload.get(names.trace_id)
     span_id = payload.get(names.span_id)
-    if move_trace and _is_hex(trace_id, 32, _ZERO_TRACE):
+    if move_trace and _is_hex(trace_id, _TRACE_ID_RE, _ZERO_TRACE):
         del payload[names.trace_id]
-        if _is_hex(span_id, 16, _ZERO_SPAN):
+        if _is_hex(span_id, _SPAN_ID_RE, _ZERO_SPAN):
             del payload[names.span_id]
         else:
             span_id = None
