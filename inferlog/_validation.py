@@ -21,3 +21,22 @@ def check_level(name: str, value: int | str) -> int:
         f"unknown logging level {value!r}: {name} must be a level name such as 'INFO' "
         "or a number such as 20"
     )
+
+
+def check_number(
+    name: str, value: object, *, minimum: float, integer: bool = False, above: bool = False
+) -> float:
+    """Return ``value`` if it is a number ``>= minimum`` (``> minimum`` with ``above``).
+
+    ``integer`` requires an int. Raises ``TypeError`` for a non-number (booleans
+    included) and ``ValueError`` for one out of range or NaN, naming the option.
+    """
+    kind: tuple[type, ...] = (int,) if integer else (int, float)
+    bound = f"> {minimum}" if above else f">= {minimum}"
+    noun = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {noun} {bound}, got {value!r}")
+    number = float(value)  # type: ignore[arg-type]
+    if not (number > minimum if above else number >= minimum):  # also refuses NaN
+        raise ValueError(f"{name} must be {noun} {bound}, got {value!r}")
+    return number

@@ -49,16 +49,14 @@ from collections.abc import Callable, Iterable
 from typing import Final, TypedDict
 
 from inferlog import _feedback
-from inferlog._diagnostics import report, report_once
 from inferlog._feedback import FEEDBACK_LOGGERS, divert, shipping, suppress_logging
-from inferlog.pipeline import lifecycle
 from inferlog.pipeline._fanout import Fanout
+from inferlog.pipeline._listener import QueueListenerLoop
 from inferlog.pipeline._overflow import (
     DROPPED_LOGGER_NAME,
     OVERFLOW_POLICIES,
     OverflowPolicy,
     choose_victim,
-    dropped_summary,
 )
 from inferlog.pipeline._processes import (
     ProcessQueueHandler,
@@ -111,7 +109,6 @@ DEFAULT_BATCH_SIZE: Final = 512
 #: Longest a record waits before the listener wakes on its own, in seconds.
 DEFAULT_FLUSH_INTERVAL: Final = 0.1
 
-_LISTENER_THREAD_NAME: Final = "inferlog-queue-listener"
 _ERROR: Final = logging.ERROR
 
 
@@ -141,11 +138,7 @@ _new_object = object.__new__
 # ------------------------------------------------------------------ QueueHandler
 
 
-def _ignore(_count: int) -> None:
-    pass
-
-
-class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
+class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandler):
     """Put records on a bounded queue that one listener thread delivers to ``handlers``.
 
     Args:
@@ -427,182 +420,11 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         self._count_drop(record)
         return len(buffer)
 
-    # -------------------------------------------------------------- listener side
-
-    def start(self) -> None:
-        """Start the listener thread (done automatically by the first record)."""
-        with self._start_lock:
-            if self._thread is not None or self._closed:
-                return
-            thread = threading.Thread(target=self._run, name=_LISTENER_THREAD_NAME, daemon=True)
-            self._thread = thread
-            lifecycle.register_participant(self)
-            thread.start()
-
-    def _run(self) -> None:
-        shipping.set(True)  # this thread's own context: everything logged here is diverted
-        try:
-            while True:
-                self._wake.wait(self.flush_interval)
-                self._wake.clear()
-                if self._abandon:
-                    return
-                self._drain()
-                if self._abandon:
-                    return
-                if self._flush_wanted > self._flushed_upto or self._stopping:
-                    upto = self._drained_upto
-                    self._flush_targets()
-                    with self._done:
-                        self._flushed_upto = max(self._flushed_upto, upto)
-                        self._done.notify_all()
-                        if self._flush_wanted > self._flushed_upto:
-                            self._wake.set()  # a flush arrived mid-cycle: go round again
-                if self._stopping:
-                    with self._lock:
-                        if not self._buffer:
-                            self._closed = True
-                            return
-        except BaseException as exc:  # pragma: no cover - last line of defence
-            report(logging.ERROR, "queue listener stopped: %s: %s", type(exc).__name__, exc)
-            with self._lock:
-                self._closed = True
-        finally:
-            with self._done:
-                self._done.notify_all()
-
-    def _drain(self) -> None:
-        """Deliver batches until the buffer is empty (or the shutdown gives up)."""
-        while not self._abandon:
-            swapped: collections.deque[logging.LogRecord] | None = None
-            with self._lock:
-                buffer = self._buffer
-                if buffer:
-                    # Swap rather than pop one by one: callers wait on this lock. Only
-                    # the swapped-out deque may be read once the lock is released;
-                    # the current one is filling up again.
-                    self._buffer = collections.deque()
-                    swapped = buffer
-                    self._busy = True  # set under the lock: _drain_here relies on it
-                    if self._waiters:
-                        self._not_full.notify_all()
-                    relieved = len(buffer) < self.queue_size // 2
-                else:
-                    self._drained_upto = self._accepted
-                    relieved = True
-                summary = self._take_summary() if relieved and self._dropped_pending else None
-            taken = list(swapped) if swapped is not None else []
-            if taken:
-                try:
-                    self._deliver(taken)
-                finally:
-                    self._busy = False
-            if summary is not None:
-                self._announce(summary)
-                self._deliver([summary], count=False)
-            if not taken:
-                return
-
-    def _take_summary(self) -> logging.LogRecord | None:
-        """Turn pending drop counts into one summary record (lock held)."""
-        if not self._dropped_pending:
-            return None
-        counts = dict(self._dropped_pending)
-        self._dropped_pending.clear()
-        return dropped_summary(counts, self.overflow, __file__)
-
-    @staticmethod
-    def _announce(summary: logging.LogRecord) -> None:
-        """Put the drop summary on stderr too (called without the lock held)."""
-        report(logging.WARNING, summary.getMessage())
-
-    def _deliver(self, records: list[logging.LogRecord], *, count: bool = True) -> None:
-        """Give ``records`` to every sink (see :class:`~inferlog.pipeline._fanout.Fanout`)."""
-        self._fanout.deliver(
-            records,
-            self._resolve_targets(),
-            step=self.batch_size,
-            deadline=self._deadline,
-            handle_plain=self._plain_entry,
-            on_chunk=self._count_delivered if count else _ignore,
-        )
-
-    def _count_delivered(self, count: int) -> None:
-        self._delivered += count
-
     @staticmethod
     def _plain_entry(target: logging.Handler) -> Callable[[logging.LogRecord], object]:
         # A queue behind this queue (a slow sink given its own) must not take this
         # listener's records for feedback.
         return target._handle_unguarded if isinstance(target, QueueHandler) else target.handle
-
-    def _sink_failed(self, target: logging.Handler, exc: Exception) -> None:
-        self._sink_errors += 1
-        report_once(
-            f"queue-sink-error-{id(target)}",
-            logging.ERROR,
-            "sink %r raised %s: %s; further errors from it are counted, not shown",
-            target,
-            type(exc).__name__,
-            exc,
-        )
-
-    def _flush_targets(self) -> None:
-        for target in self._resolve_targets():
-            try:
-                target.flush()
-            except Exception as exc:
-                self._sink_failed(target, exc)
-
-    def _deliver_inline(self, record: logging.LogRecord) -> None:
-        """After shutdown: deliver on the caller's thread rather than lose the record."""
-        token = shipping.set(True)
-        try:
-            with self._inline_lock:
-                self._deliver([record])
-                self._flush_targets()
-        finally:
-            shipping.reset(token)
-
-    # -------------------------------------------------------------- flush and stats
-
-    def force_flush(self, timeout: float | None = None) -> bool:
-        """Deliver every record queued before the call and flush the sinks.
-
-        Returns True when that finished within ``timeout`` seconds (default: the
-        handler's ``shutdown_timeout``). Returns False at once on the listener thread.
-        """
-        if timeout is None:
-            timeout = self.shutdown_timeout
-        if self._closed:
-            self._flush_targets()
-            return True
-        if threading.current_thread() is self._thread:
-            return False
-        with self._lock:
-            target = self._accepted
-        if target == 0 and self._thread is None:
-            return True
-        self.start()
-        deadline = time.monotonic() + timeout
-        with self._done:
-            self._flush_wanted = max(self._flush_wanted, target)
-        self._wake.set()
-        with self._done:
-            while self._flushed_upto < target:
-                thread = self._thread
-                if self._closed or thread is None or not thread.is_alive():
-                    return self._flushed_upto >= target
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._done.wait(min(remaining, self.flush_interval))
-                self._wake.set()
-        return True
-
-    def flush(self, timeout: float | None = None) -> None:
-        """As :meth:`force_flush`, without the result (the stdlib ``flush`` signature)."""
-        self.force_flush(timeout)
 
     def stats(self) -> QueueStats:
         """Return the handler's counters (a snapshot)."""
