@@ -22,6 +22,7 @@ from inferlog.handlers._gcp_entries import MAX_ENTRY_BYTES
 from inferlog.handlers.cloud_logging import CloudLoggingHandler
 from inferlog.pipeline.retry import RetryPolicy
 from tests._fake_cloud_logging import FakeCloudLogging, Fault
+from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -553,3 +554,15 @@ def test_importing_the_handlers_package_imports_no_google_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ the batch-sink contract
+
+
+class TestCloudLoggingContract(BatchSinkContract):
+    """The contract every batch sink passes, with the fake Cloud Logging as destination."""
+
+    @pytest.fixture
+    def harness(self, fake: FakeCloudLogging, make_handler: Any) -> SinkHarness:
+        handler = make_handler(fake)
+        return SinkHarness(handler, lambda: [str(p["message"]) for p in fake.payloads()])

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import inferlog
 from inferlog.handlers._gcp_entries import AGENT_FIELDS, LOG_SEVERITIES
 from inferlog.handlers.stdout import StructuredStdoutHandler, detect_google_runtime
+from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
@@ -363,3 +364,13 @@ def test_detect_google_runtime_reads_the_documented_variables(
     environ: dict[str, str], runtime: str | None
 ) -> None:
     assert detect_google_runtime(environ) == runtime
+
+
+class TestStructuredStdoutContract(BatchSinkContract):
+    """The contract every batch sink passes, with a text stream as stdout."""
+
+    @pytest.fixture
+    def harness(self) -> SinkHarness:
+        stream = io.StringIO()
+        sink = StructuredStdoutHandler(stream=stream)
+        return SinkHarness(sink, lambda: [str(line["message"]) for line in _lines(stream)])
