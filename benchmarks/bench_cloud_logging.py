@@ -15,7 +15,8 @@ a per-record label) with the same client configuration, resource and labels:
   ``StructuredLogHandler``, writing to a null stream: time per record.
 
 Run: ``.venv/bin/python benchmarks/bench_cloud_logging.py`` (``--records N``).
-One run; prints Markdown tables with ratios to the stock handlers.
+One run: the cases interleaved ``--repeats`` times (3), best of each; prints Markdown
+tables with ratios to the stock handlers.
 """
 
 from __future__ import annotations
@@ -141,9 +142,10 @@ def _to_stdout(handler: logging.Handler, records: int) -> float:
 
 
 def main() -> None:
-    """Run the cases once and print the tables."""
+    """Run the cases (interleaved, best of ``--repeats``) and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     records = args.records
 
@@ -154,34 +156,50 @@ def main() -> None:
     server.start()
     ready.wait(30)
     spool = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench-gcp-spool-{os.getpid()}")
+    cases: dict[str, list[tuple[float, float]]] = {"stock": [], "ours": [], "queued": []}
     try:
-        stock_caller, stock_rate = _to_service("stock", _stock(port.value), records, stored)
-        ours_caller, ours_rate = _to_service("ours", _ours(port.value, spool), records, stored)
-        queued_caller, queued_rate = _to_service(
-            "queued", _queued(_ours(port.value, spool)), records, stored
-        )
+        for _ in range(args.repeats):  # interleaved, so a busy spell hits every case
+            cases["stock"].append(_to_service("stock", _stock(port.value), records, stored))
+            cases["ours"].append(_to_service("ours", _ours(port.value, spool), records, stored))
+            queued = _queued(_ours(port.value, spool))
+            cases["queued"].append(_to_service("queued", queued, records, stored))
     finally:
         stop.set()
         server.join(10)
     if os.path.exists(spool):
         print(f"(records were spooled to {spool})")
+    # Best of the repeats: the least disturbed run of each case.
+    stock_caller, stock_rate = min(c for c, _ in cases["stock"]), max(r for _, r in cases["stock"])
+    ours_caller, ours_rate = min(c for c, _ in cases["ours"]), max(r for _, r in cases["ours"])
+    queued_caller = min(c for c, _ in cases["queued"])
+    queued_rate = max(r for _, r in cases["queued"])
 
     from google.cloud.logging.handlers import StructuredLogHandler
 
     from inferlog.handlers import StructuredStdoutHandler
 
-    stdout_records = min(records, 20_000)
-    stock_stdout = _to_stdout(
-        StructuredLogHandler(stream=io.StringIO(), labels=LABELS, project_id=PROJECT),
-        stdout_records,
-    )
-    ours_stdout = _to_stdout(
-        StructuredStdoutHandler(stream=io.StringIO(), labels=LABELS, project=PROJECT),
-        stdout_records,
-    )
+    stock_stdout = ours_stdout = float("inf")
+    for _ in range(args.repeats):
+        stock_stdout = min(
+            stock_stdout,
+            _to_stdout(
+                StructuredLogHandler(stream=io.StringIO(), labels=LABELS, project_id=PROJECT),
+                records,
+            ),
+        )
+        ours_stdout = min(
+            ours_stdout,
+            _to_stdout(
+                StructuredStdoutHandler(stream=io.StringIO(), labels=LABELS, project=PROJECT),
+                records,
+            ),
+        )
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{records:,} records, Python {sys.version.split()[0]}, load average {load:.1f}")
+    print(
+        f"{records:,} records, best of {args.repeats}, Python {sys.version.split()[0]}, "
+        f"load average {load:.1f}"
+    )
     print()
     print(
         "| to Cloud Logging (REST, local fake) | caller µs / record | records / s end to end "
