@@ -32,6 +32,7 @@ from inferlog.context import (
 )
 from inferlog.formatting import ConsoleFormatter, JsonFormatter
 from inferlog.inference import InferenceCall, current_inference, inference
+from inferlog.pipeline.queue import QueueHandler, install_process_sender
 from inferlog.propagation import (
     ContextProcessPoolExecutor,
     ContextThread,
@@ -40,7 +41,6 @@ from inferlog.propagation import (
     inject_headers,
     wrap,
 )
-from inferlog.queueing import QueueHandler, install_process_sender
 from inferlog.reader import read_records
 from inferlog.redaction import RedactionFilter, Redactor
 from inferlog.sampling import ErrorBufferHandler, SamplingFilter, force_sampling

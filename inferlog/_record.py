@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 # Built from a real record rather than a hand-written list so that attributes a newer
 # Python adds (``taskName`` in 3.12) are recognised as standard, not as user extras.
@@ -40,3 +40,9 @@ def copy_record(record: logging.LogRecord) -> logging.LogRecord:
     new = _new_object(record.__class__)
     new.__dict__ = record.__dict__.copy()
     return new
+
+
+#: Attribute holding a dict that every per-sink copy of one record shares: a stage
+#: that gives the same answer for every copy (redaction with one configuration)
+#: computes it once and leaves it there for the others.
+MEMO_ATTR: Final = "_inferlog_memo"

@@ -20,7 +20,7 @@ from inferlog._validation import check_level
 from inferlog.context import ContextFilter
 from inferlog.formatting import ConsoleFormatter, JsonFormatter
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler
-from inferlog.queueing import (
+from inferlog.pipeline.queue import (
     DEFAULT_OVERFLOW,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_SHUTDOWN_TIMEOUT,

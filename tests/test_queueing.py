@@ -349,9 +349,11 @@ def test_shutdown_spills_what_the_deadline_leaves_and_says_so(
     assert [f"r{i}" for i in range(10)] + ["boom"] == [line["message"] for line in lines]
     assert ("m1", "ERROR") == (lines[-1]["model_id"], lines[-1]["level"])
     assert (11, [str(spill)]) == (report.spilled, report.spill_paths)
-    assert f"11 record(s) undelivered at the shutdown deadline were spilled to {spill}" in (
-        capfd.readouterr().err
-    )
+    assert (
+        "11 record(s) for sink 'GateHandler#0' could not be delivered "
+        f"(undelivered at the shutdown deadline) and were spooled to {spill}"
+    ) in capfd.readouterr().err
+    assert {"sink": "GateHandler#0"} == {"sink": lines[0]["spool"]["sink"]}
 
 
 def test_spilled_records_are_redacted_like_the_sinks_and_private_to_the_owner(

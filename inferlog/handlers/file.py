@@ -24,8 +24,7 @@ import logging
 import logging.handlers
 import os
 import time
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from inferlog._diagnostics import Counters, report, report_once
@@ -40,6 +39,13 @@ from inferlog.handlers._rotation import (
     parse_rotation_stamp,
 )
 from inferlog.handlers._shared_file import Opener, _SharedFile
+from inferlog.pipeline.batch import BatchSink
+from inferlog.pipeline.lifecycle import (
+    STAGE_SINK,
+    ShutdownReport,
+    register_participant,
+    unregister_participant,
+)
 
 __all__ = [
     "DEFAULT_BACKUP_COUNT",
@@ -103,20 +109,8 @@ def _one_line(text: str) -> str:
     return text
 
 
-_live_handlers: weakref.WeakSet[RotatingJsonFileHandler] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for handler in list(_live_handlers):
-        handler._reset_after_fork()
-
-
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 class RotatingJsonFileHandler(
-    _SharedFile, _BackgroundMaintenance, logging.handlers.BaseRotatingHandler
+    _SharedFile, _BackgroundMaintenance, BatchSink, logging.handlers.BaseRotatingHandler
 ):
     """Write records as JSON lines to a local file, rotating by size and/or time.
 
@@ -247,7 +241,10 @@ class RotatingJsonFileHandler(
         self._lock_path = os.path.join(directory, f".{name}.lock")
         self._rotated_re = _rotated_pattern(self._stem, self._suffix)
         self._init_state()
-        _live_handlers.add(self)
+        self.reset_cancel()
+        # A participant from the start: a fork must never duplicate its buffer, and
+        # shutdown_all writes what it holds and waits for compression by the deadline.
+        register_participant(self)
 
     # -- state ---------------------------------------------------------------------
 
@@ -262,6 +259,23 @@ class RotatingJsonFileHandler(
         self._next_retry = 0.0
         self._last_fsync = 0.0
         self._is_closed = False
+
+    #: The file sink drains after the queues that feed it.
+    lifecycle_stage: Final = STAGE_SINK
+
+    def begin_shutdown(self) -> None:
+        """Nothing to start: writing happens on the caller of :meth:`finish_shutdown`."""
+
+    def finish_shutdown(self, deadline: float) -> ShutdownReport:
+        """Write what is buffered and wait for compression until ``deadline``."""
+        pending = self.pending_records
+        self.flush()
+        finished = self.wait_for_background(max(0.0, deadline - time.monotonic()))
+        return ShutdownReport(handlers=1, pending=pending, timed_out=not finished)
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: drop the inherited descriptors and buffer (Lifecycle)."""
+        self._reset_after_fork()
 
     def _reset_after_fork(self) -> None:
         # The child shares the parent's open file descriptions: unlocking the
@@ -361,38 +375,30 @@ class RotatingJsonFileHandler(
             self._close_fds()
         self.wait_for_background(timeout)
         self._stop_background(timeout)
-        _live_handlers.discard(self)
+        unregister_participant(self)
         # Handler.close removes us from logging's shutdown list; skip FileHandler's,
         # which expects a stream this handler never has.
         logging.Handler.close(self)
 
     # -- public batch API ------------------------------------------------------------
 
-    def handle_batch(self, records: Sequence[logging.LogRecord]) -> None:
-        """Filter, format and write ``records`` together, in one locked write.
+    def prepare(self, record: logging.LogRecord) -> bytes:
+        """Return ``record`` as one encoded JSON line (the :class:`BatchSink` hook)."""
+        return self._encode(self.format(record))
 
-        The batch counterpart of ``handle()``, called by inferlog's queue listener
-        (:class:`inferlog.queueing.BatchHandler`); never raises.
+    def write_batch(self, items: list[bytes], deadline: float | None) -> int:
+        """Write prepared lines together, in one locked write (the :class:`BatchSink` hook).
+
+        Lines the disk refuses are held in memory up to ``max_pending_bytes`` and
+        written when it recovers; beyond that they are counted as dropped. Returns
+        how many lines were taken (all of them). Never raises.
         """
-        lines: list[bytes] = []
-        for original in records:
-            if original.levelno < self.level:
-                continue
-            # Python 3.12+ filters may return a replacement record.
-            kept = self.filter(original)
-            if not kept:
-                continue
-            record = kept if isinstance(kept, logging.LogRecord) else original
+        with self.lock:  # type: ignore[union-attr]
             try:
-                lines.append(self._encode(self.format(record)))
+                self._submit(items, force=True)
             except Exception:
-                self.handleError(record)
-        if lines:
-            with self.lock:  # type: ignore[union-attr]
-                try:
-                    self._submit(lines, force=True)
-                except Exception:
-                    self.handleError(records[-1])
+                self.handleError(_flush_record(self))
+        return len(items)
 
     def write_lines(self, lines: Iterable[str | bytes]) -> int:
         """Write already-serialised lines (one record each) together, now.

@@ -19,7 +19,6 @@ from typing import Any, Final
 from inferlog._diagnostics import report_once
 from inferlog._exceptions import EXCEPTION_ATTR, describe_exception
 from inferlog._feedback import shipping
-from inferlog._lifecycle import retire_inherited
 
 __all__ = ["ProcessQueueHandler", "ProcessSender", "install_process_sender"]
 
@@ -159,7 +158,9 @@ def install_process_sender(
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-        retire_inherited(old)
+        retire = getattr(old, "retire_inherited", None)
+        if retire is not None:
+            retire()
     handler = ProcessQueueHandler(sender)
     if context:
         try:
