@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from inferlog.audit.writer import AuditWriter, normalize_row
 def _rows(count: int, start: int = 0) -> list[dict[str, object]]:
     return [
         {
-            "timestamp": f"2026-12-01T00:{(start + i) // 60 % 60:02d}:{(start + i) % 60:02d}.000000Z",
+            "timestamp": f"2026-12-01T{(start + i) // 3600:02d}:{(start + i) // 60 % 60:02d}"
+            f":{(start + i) % 60:02d}.000000Z",
             "request_id": f"req-{start + i}",
             "model_id": "fraud-gbm",
             "model_version": "3.2.0",
@@ -31,12 +31,12 @@ def _rows(count: int, start: int = 0) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Path]:
+def db(tmp_path: Path) -> Path:
     path = tmp_path / "audit.db"
     writer = AuditWriter(path)
     writer.append(_rows(10))
     writer.close()
-    yield path
+    return path
 
 
 def _execute(path: Path, sql: str, *params: object) -> None:

@@ -91,7 +91,8 @@ def test_normalize_row_gives_what_sqlite_gives_back() -> None:
     }
     values = normalize_row(row)
     assert values[0] == "t"
-    assert values[7] == 3.0 and isinstance(values[7], float)
+    assert values[7] == 3.0
+    assert isinstance(values[7], float)
     assert values[8] is None  # a bool is not a count
     assert values[9] is None  # beyond 64 bits
     assert values[5] == "5"

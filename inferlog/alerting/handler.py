@@ -175,8 +175,10 @@ class ErrorRateAlertHandler(BatchSink):
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise ValueError(f"max_keys must be an integer >= 1, got {max_keys!r}")
         self.max_keys = max_keys
-        for name, value in (("evaluate_interval", evaluate_interval),
-                            ("tick_interval", tick_interval)):
+        for name, value in (
+            ("evaluate_interval", evaluate_interval),
+            ("tick_interval", tick_interval),
+        ):
             if value is None and name == "tick_interval":
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -189,7 +191,9 @@ class ErrorRateAlertHandler(BatchSink):
         self.clock: Callable[[], float] = clock or time.time
         built: list[Notifier] = [CallbackNotifier(cb) for cb in callbacks]
         if alert_logger is not None:
-            built.append(LogNotifier(alert_logger, level=alert_level, resolved_level=resolved_level))
+            built.append(
+                LogNotifier(alert_logger, level=alert_level, resolved_level=resolved_level)
+            )
         if webhook_url is not None:
             built.append(
                 WebhookNotifier(
@@ -213,7 +217,7 @@ class ErrorRateAlertHandler(BatchSink):
             self._dispatch,
             capacity=_DISPATCH_CAPACITY,
             counters=self.counters,
-            idle=self.evaluate if tick_interval is not None else None,
+            idle=self._tick if tick_interval is not None else None,
             idle_interval=tick_interval,
         )
 
@@ -285,17 +289,18 @@ class ErrorRateAlertHandler(BatchSink):
 
     # ------------------------------------------------------------------ judging
 
-    def _judge(
-        self, key: tuple[str | None, ...], state: _KeyState, now: float
-    ) -> list[AlertEvent]:
+    def _judge(self, key: tuple[str | None, ...], state: _KeyState, now: float) -> list[AlertEvent]:
         state.last_evaluated = now
         events: list[AlertEvent] = []
-        for rule, rule_state in zip(self.rules, state.rules):
+        for rule, rule_state in zip(self.rules, state.rules, strict=True):
             verdict = rule.evaluate(rule_state.window, now)
             if verdict.holds:
                 if rule_state.notified:
                     continue
-                if rule_state.last_fired is not None and now - rule_state.last_fired < rule.cooldown:
+                if (
+                    rule_state.last_fired is not None
+                    and now - rule_state.last_fired < rule.cooldown
+                ):
                     if not rule_state.suppressed:
                         rule_state.suppressed = True
                         self.counters.add("suppressed")
@@ -323,7 +328,7 @@ class ErrorRateAlertHandler(BatchSink):
         calls: float,
         now: float,
     ) -> AlertEvent:
-        fields = dict(zip(self.key_fields, key))
+        fields = dict(zip(self.key_fields, key, strict=True))
         where = " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
         message = (
             f"{rule.name} {state}: {rule.describe(value)} over {rule.window:g}s "
@@ -363,13 +368,16 @@ class ErrorRateAlertHandler(BatchSink):
         self._send(events)
         return events
 
+    def _tick(self) -> None:
+        self.evaluate()
+
     def firing(self) -> list[tuple[str, dict[str, str | None]]]:
         """The alerts firing now, as ``(rule name, key fields)`` pairs."""
         with self._state_lock:
             return [
-                (rule.name, dict(zip(self.key_fields, key)))
+                (rule.name, dict(zip(self.key_fields, key, strict=True)))
                 for key, state in self._keys.items()
-                for rule, rule_state in zip(self.rules, state.rules)
+                for rule, rule_state in zip(self.rules, state.rules, strict=True)
                 if rule_state.notified
             ]
 

@@ -152,7 +152,10 @@ class WebhookNotifier:
         self.headers = {"Content-Type": "application/json", **dict(headers or {})}
         self.counters = Counters()
         self._worker: BackgroundWorker[AlertEvent] = BackgroundWorker(
-            "inferlog-alert-webhook", self._post, capacity=max(1, queue_size), counters=self.counters
+            "inferlog-alert-webhook",
+            self._post,
+            capacity=max(1, queue_size),
+            counters=self.counters,
         )
 
     def notify(self, event: AlertEvent) -> None:

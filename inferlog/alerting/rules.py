@@ -130,7 +130,9 @@ class ErrorRateRule(Rule):
             return Verdict(False, True, None, 0.0)
         value = totals.error_rate
         enough = totals.calls >= self.min_calls
-        return Verdict(enough and value > self.rate, enough and value <= self.rate, value, totals.calls)
+        return Verdict(
+            enough and value > self.rate, enough and value <= self.rate, value, totals.calls
+        )
 
     def describe(self, value: float | None) -> str:
         """``error rate 5.00% > 2.00%``."""

@@ -5,9 +5,10 @@ in a ring. A record lands in the slice its own timestamp falls in, so records th
 arrive out of order (a queue drains in batches, processes share a sink) are counted
 where they belong. Slice ``k`` covers ``[k * width, (k + 1) * width)`` seconds since
 the epoch; the window at time ``now`` is the ``slices`` slices ending with the one
-``now`` falls in; a record stamped later than ``now`` counts as ``now``. A record older than that (or older than a newer record already
-held in its ring slot) is *late*: it is counted in :attr:`SlidingWindow.late` and
-left out. The lateness bound is therefore the window's span. Memory never depends on
+``now`` falls in, and a record stamped later than ``now`` counts as ``now``. A record
+older than that (or older than a newer record already held in its ring slot) is
+*late*: it is counted in :attr:`SlidingWindow.late` and left out. The lateness bound
+is therefore the window's span. Memory never depends on
 the number of records: ``slices`` counters, and one :class:`QuantileSketch` per slice
 when latency is tracked.
 """

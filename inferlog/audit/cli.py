@@ -46,10 +46,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     show.add_argument("--db", default="audit.db", help="the audit database file (audit.db)")
     trim = sub.add_parser("prune", help="delete old rows, keeping the chain verifiable")
     trim.add_argument("db", help="the audit database file")
-    trim.add_argument("--max-age-days", type=float, default=None, help="delete rows older than this")
+    trim.add_argument(
+        "--max-age-days", type=float, default=None, help="delete rows older than this"
+    )
     trim.add_argument("--max-rows", type=int, default=None, help="keep at most this many rows")
     audit.set_defaults(run=run)
-    return audit
+    parser: argparse.ArgumentParser = audit
+    return parser
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from inferlog import schema
 from inferlog._record import iter_extras
 from inferlog.audit.schema import format_timestamp
 
-__all__ = ["is_inference_record", "row_from_record", "to_json"]
+__all__ = ["is_inference_record", "record_from_dict", "row_from_record", "to_json"]
 
 _OWN_COLUMNS: Final = frozenset(
     {
@@ -95,3 +95,21 @@ def row_from_record(record: logging.LogRecord, *, redacted: bool) -> dict[str, A
         "redacted": 1 if redacted else 0,
         "logger": record.name,
     }
+
+
+_SPOOL_KEYS: Final = frozenset({"timestamp", "level", "logger", "message", "spool"})
+
+
+def record_from_dict(item: dict[str, Any]) -> logging.LogRecord:
+    """Rebuild an inference record from a spooled record dict (for re-sending)."""
+    from inferlog.reader import timestamp_seconds  # only on the resend path
+
+    record = logging.makeLogRecord(
+        {k: v for k, v in item.items() if isinstance(k, str) and k not in _SPOOL_KEYS}
+    )
+    record.name = str(item.get("logger", record.name))
+    record.msg = str(item.get("message", ""))
+    created = timestamp_seconds(item.get("timestamp"))
+    if created is not None:
+        record.created = created
+    return record

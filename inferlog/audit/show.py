@@ -26,7 +26,7 @@ def find_calls(path: str | os.PathLike[str], request_id: str) -> list[dict[str, 
             f"SELECT * FROM {TABLE} WHERE request_id = ? ORDER BY seq", (request_id,)
         )
         names = [d[0] for d in cursor.description]
-        calls = [dict(zip(names, row)) for row in cursor.fetchall()]
+        calls = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         conn.close()
     for call in calls:

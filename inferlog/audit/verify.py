@@ -33,9 +33,7 @@ __all__ = ["Problem", "ProblemKind", "VerifyResult", "verify"]
 ProblemKind = Literal["edited", "deleted", "inserted", "reordered", "key"]
 
 _NAMES: Final = tuple(name for name, _ in CONTENT_COLUMNS)
-_SELECT: Final = (
-    f"SELECT seq, {', '.join(_NAMES)}, prev_hash, row_hash FROM {TABLE} ORDER BY seq"
-)
+_SELECT: Final = f"SELECT seq, {', '.join(_NAMES)}, prev_hash, row_hash FROM {TABLE} ORDER BY seq"
 
 
 @dataclass(frozen=True)
@@ -80,12 +78,19 @@ def _rows(conn: sqlite3.Connection, key: bytes | None) -> Iterator[_Row]:
         prev_hash, row_hash = str(raw[-2]), str(raw[-1])
         intact = row_digest(prev_hash, content, key) == row_hash
         request_id = content[rid_index]
-        yield _Row(int(raw[0]), request_id if isinstance(request_id, str) else None,
-                   prev_hash, row_hash, intact)
+        yield _Row(
+            int(raw[0]),
+            request_id if isinstance(request_id, str) else None,
+            prev_hash,
+            row_hash,
+            intact,
+        )
 
 
 def _seq_with_hash(conn: sqlite3.Connection, digest: str) -> int | None:
-    found = conn.execute(f"SELECT seq FROM {TABLE} WHERE row_hash = ? LIMIT 1", (digest,)).fetchone()
+    found = conn.execute(
+        f"SELECT seq FROM {TABLE} WHERE row_hash = ? LIMIT 1", (digest,)
+    ).fetchone()
     return int(found[0]) if found else None
 
 
@@ -99,17 +104,28 @@ def _classify(
 ) -> Problem:
     if not row.intact:
         if nxt is not None and nxt.prev_hash == expected_prev:
-            return Problem("inserted", row.seq, row.request_id,
-                           "the next row links past this row to the one before it")
-        return Problem("edited", row.seq, row.request_id,
-                       "its content does not match its hash")
+            return Problem(
+                "inserted",
+                row.seq,
+                row.request_id,
+                "the next row links past this row to the one before it",
+            )
+        return Problem("edited", row.seq, row.request_id, "its content does not match its hash")
     if before_prev is not None and row.prev_hash == before_prev:
-        return Problem("inserted", prev_seq, None,
-                       f"row seq={row.seq} links past this row to the one before it")
+        return Problem(
+            "inserted",
+            prev_seq,
+            None,
+            f"row seq={row.seq} links past this row to the one before it",
+        )
     linked_seq = _seq_with_hash(conn, row.prev_hash)
     if linked_seq is not None and linked_seq > row.seq:
-        return Problem("reordered", row.seq, row.request_id,
-                       f"it was written after row seq={linked_seq}, which now follows it")
+        return Problem(
+            "reordered",
+            row.seq,
+            row.request_id,
+            f"it was written after row seq={linked_seq}, which now follows it",
+        )
     if row.seq > prev_seq + 1:
         return Problem(
             "deleted",
@@ -140,8 +156,9 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None) -> VerifyR
         algorithm = meta.get("hash")
         if algorithm is not None and algorithm != algorithm_for(key):
             need = "needs the HMAC key" if algorithm != "sha256" else "has no HMAC"
-            return VerifyResult(False, 0, Problem("key", None, None,
-                                                  f"the chain uses {algorithm} and {need}"))
+            return VerifyResult(
+                False, 0, Problem("key", None, None, f"the chain uses {algorithm} and {need}")
+            )
         anchor = conn.execute(
             "SELECT seq, row_hash FROM audit_anchor ORDER BY id DESC LIMIT 1"
         ).fetchone()
@@ -160,21 +177,37 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None) -> VerifyR
                 return VerifyResult(False, count, problem, first, prev_seq or None)
             if row.seq != prev_seq + 1:
                 kind: ProblemKind = "deleted" if row.seq > prev_seq + 1 else "edited"
-                return VerifyResult(False, count, Problem(
-                    kind, row.seq, row.request_id,
-                    f"its seq follows {prev_seq} with a gap; the chain was rewritten",
-                ), first, prev_seq or None)
+                return VerifyResult(
+                    False,
+                    count,
+                    Problem(
+                        kind,
+                        row.seq,
+                        row.request_id,
+                        f"its seq follows {prev_seq} with a gap; the chain was rewritten",
+                    ),
+                    first,
+                    prev_seq or None,
+                )
             count += 1
             before_prev, expected_prev, prev_seq = expected_prev, row.row_hash, row.seq
             row = nxt
         head = conn.execute("SELECT seq, row_hash FROM audit_head WHERE id = 1").fetchone()
         if head is not None and (int(head[0]), str(head[1])) != (prev_seq, expected_prev):
             if int(head[0]) > prev_seq:
-                problem = Problem("deleted", prev_seq + 1, None,
-                                  f"the head records rows up to seq {head[0]}; they are missing")
+                problem = Problem(
+                    "deleted",
+                    prev_seq + 1,
+                    None,
+                    f"the head records rows up to seq {head[0]}; they are missing",
+                )
             else:
-                problem = Problem("inserted", prev_seq, None,
-                                  f"rows after the recorded head (seq {head[0]}) were added")
+                problem = Problem(
+                    "inserted",
+                    prev_seq,
+                    None,
+                    f"rows after the recorded head (seq {head[0]}) were added",
+                )
             return VerifyResult(False, count, problem, first, prev_seq or None)
         return VerifyResult(True, count, None, first, prev_seq or None)
     finally:

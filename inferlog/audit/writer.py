@@ -13,8 +13,8 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar
 
 from inferlog.audit.chain import GENESIS_HASH, algorithm_for, row_digest
 from inferlog.audit.schema import (
@@ -27,6 +27,7 @@ from inferlog.audit.schema import (
 
 __all__ = ["AuditWriter", "ChainMismatchError", "normalize_row"]
 
+_T = TypeVar("_T")
 _NAMES: Final = tuple(name for name, _ in CONTENT_COLUMNS)
 _INSERT: Final = (
     f"INSERT INTO {TABLE} (seq, {', '.join(_NAMES)}, prev_hash, row_hash) "
@@ -116,7 +117,9 @@ class AuditWriter:
         wanted = algorithm_for(self._key)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('hash', ?)", (wanted,))
+            conn.execute(
+                "INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('hash', ?)", (wanted,)
+            )
             (found,) = conn.execute("SELECT value FROM audit_meta WHERE key = 'hash'").fetchone()
             conn.execute("COMMIT")
         except BaseException:
@@ -151,8 +154,8 @@ class AuditWriter:
                     prev = digest
                 conn.executemany(_INSERT, values)
                 conn.execute(
-                    "INSERT INTO audit_head (id, seq, row_hash) VALUES (1, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash",
+                    "INSERT INTO audit_head (id, seq, row_hash) VALUES (1, ?, ?) ON CONFLICT (id) "
+                    "DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash",
                     (seq, prev),
                 )
                 conn.execute("COMMIT")
@@ -161,6 +164,11 @@ class AuditWriter:
                     conn.execute("ROLLBACK")
                 raise
         return len(rows)
+
+    def run(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Call ``action(connection)`` while no other thread of this writer uses it."""
+        with self._lock:
+            return action(self._connection())
 
     def close(self) -> None:
         """Close the connection (a later :meth:`append` opens a new one); idempotent."""
