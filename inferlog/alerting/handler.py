@@ -13,7 +13,8 @@ holding, a matching ``resolved`` event follows.
 Memory is bounded: ``max_keys`` keys, each with a fixed number of slices per rule.
 Records of further keys are counted together under the key whose every field is
 ``"<other>"`` (counted as ``keys_overflowed``, reported once), so nothing goes
-unwatched; keys with no calls left in any window are forgotten at each tick.
+unwatched; keys with no calls left in any window (and no alert firing or in its
+cooldown) are forgotten at each tick.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from inferlog.alerting.notifiers import (
     DEFAULT_ALERT_LOGGER,
     DEFAULT_WEBHOOK_BACKOFF,
     DEFAULT_WEBHOOK_RETRIES,
+    DEFAULT_WEBHOOK_QUEUE_SIZE,
     DEFAULT_WEBHOOK_TIMEOUT,
     CallbackNotifier,
     LogNotifier,
     Notifier,
     WebhookNotifier,
+    check_webhook_options,
 )
 from inferlog.alerting.rules import Rule, build_rule
 from inferlog.alerting.window import Observation, SlidingWindow
@@ -189,6 +192,9 @@ class ErrorRateAlertHandler(BatchSink):
             raise TypeError(f"clock must be a callable returning epoch seconds, got {clock!r}")
         self.evaluate_interval = float(evaluate_interval)
         self.clock: Callable[[], float] = clock or time.time
+        check_webhook_options(
+            webhook_timeout, webhook_retries, webhook_backoff, DEFAULT_WEBHOOK_QUEUE_SIZE
+        )
         built: list[Notifier] = [CallbackNotifier(cb) for cb in callbacks]
         if alert_logger is not None:
             built.append(
@@ -350,7 +356,8 @@ class ErrorRateAlertHandler(BatchSink):
     def evaluate(self, now: float | None = None) -> list[AlertEvent]:
         """Judge every key now (or at ``now``), send the events, and return them.
 
-        Also forgets keys with no calls left in any window and no alert firing.
+        Also forgets keys with no calls left in any window and no alert firing or
+        cooling down.
         Runs every ``tick_interval`` seconds on the dispatcher thread.
         """
         now = self.clock() if now is None else now
@@ -359,14 +366,21 @@ class ErrorRateAlertHandler(BatchSink):
             idle: list[tuple[str | None, ...]] = []
             for key, state in self._keys.items():
                 events += self._judge(key, state, now)
-                if not any(rs.notified for rs in state.rules) and all(
-                    rs.window.totals(now).calls <= 0 for rs in state.rules
-                ):
+                if self._forgettable(state, now):
                     idle.append(key)
             for key in idle:
                 del self._keys[key]
         self._send(events)
         return events
+
+    def _forgettable(self, state: _KeyState, now: float) -> bool:
+        """No alert firing or cooling down, and no calls left in any window."""
+        for rule, rule_state in zip(self.rules, state.rules, strict=True):
+            if rule_state.notified or rule_state.window.totals(now).calls > 0:
+                return False
+            if rule_state.last_fired is not None and now - rule_state.last_fired < rule.cooldown:
+                return False
+        return True
 
     def _tick(self) -> None:
         self.evaluate()

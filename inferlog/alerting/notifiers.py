@@ -33,6 +33,7 @@ __all__ = [
     "LogNotifier",
     "Notifier",
     "WebhookNotifier",
+    "check_webhook_options",
 ]
 
 #: Logger of the alert records.
@@ -49,6 +50,20 @@ _MAX_BACKOFF: Final = 30.0
 DEFAULT_WEBHOOK_QUEUE_SIZE: Final = 1000
 # Client errors that a retry cannot fix; 408 and 429 are worth retrying.
 _RETRYABLE_4XX: Final = frozenset({408, 425, 429})
+
+
+def check_webhook_options(
+    timeout: object, retries: object, backoff: object, queue_size: object
+) -> None:
+    """Raise ``ValueError`` naming the first webhook option that is out of range."""
+    for name, value in (("webhook_timeout", timeout), ("webhook_backoff", backoff)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    if timeout == 0:
+        raise ValueError("webhook_timeout must be > 0")
+    for name, count in (("webhook_retries", retries), ("webhook_queue_size", queue_size)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {count!r}")
 
 
 @runtime_checkable
@@ -137,14 +152,7 @@ class WebhookNotifier:
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError(f"webhook_url must be an http:// or https:// URL, got {url!r}")
-        for name, value in (("webhook_timeout", timeout), ("webhook_backoff", backoff)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        if timeout == 0:
-            raise ValueError("webhook_timeout must be > 0")
-        for name, count in (("webhook_retries", retries), ("webhook_queue_size", queue_size)):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {count!r}")
+        check_webhook_options(timeout, retries, backoff, queue_size)
         self.url = url
         self.timeout = float(timeout)
         self.retries = retries
