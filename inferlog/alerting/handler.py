@@ -33,8 +33,8 @@ from inferlog.alerting.events import FIRING, RESOLVED, AlertEvent
 from inferlog.alerting.notifiers import (
     DEFAULT_ALERT_LOGGER,
     DEFAULT_WEBHOOK_BACKOFF,
-    DEFAULT_WEBHOOK_RETRIES,
     DEFAULT_WEBHOOK_QUEUE_SIZE,
+    DEFAULT_WEBHOOK_RETRIES,
     DEFAULT_WEBHOOK_TIMEOUT,
     CallbackNotifier,
     LogNotifier,

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from inferlog import schema
 from inferlog._record import iter_extras
+from inferlog._safe import clean_text, coerce, safe_str
 from inferlog.audit.schema import format_timestamp
 
 __all__ = ["is_inference_record", "record_from_dict", "row_from_record", "to_json"]
@@ -46,26 +47,15 @@ def is_inference_record(record: logging.LogRecord) -> bool:
     return schema.MODEL_ID in attributes and schema.STATUS in attributes
 
 
-def _default(value: object) -> object:
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{memoryview(value).nbytes} bytes>"
-    return str(value)
-
-
 def to_json(value: object) -> str | None:
     """``value`` as JSON text (None stays None); what JSON cannot hold becomes a string."""
     if value is None:
         return None
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_default)
-    except (TypeError, ValueError, RecursionError):
-        try:
-            text = repr(value)
-        except Exception:
-            text = f"<unrepresentable {type(value).__name__}>"
-        return json.dumps(text, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=coerce)
+    except (TypeError, ValueError, RecursionError):  # cycles, non-str keys, NaN
+        text = json.dumps(safe_str(value), ensure_ascii=False)
+    return clean_text(text)
 
 
 def row_from_record(record: logging.LogRecord, *, redacted: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
+from inferlog._safe import clean_text, safe_str
 from inferlog.audit.chain import GENESIS_HASH, algorithm_for, row_digest
 from inferlog.audit.schema import (
     CONTENT_COLUMNS,
@@ -43,7 +44,10 @@ class ChainMismatchError(RuntimeError):
 
 
 def _as_text(value: object) -> str | None:
-    return None if value is None else value if isinstance(value, str) else str(value)
+    # SQLite stores UTF-8: a lone surrogate becomes a visible escape rather than an error.
+    if value is None:
+        return None
+    return clean_text(value if type(value) is str else safe_str(value))
 
 
 def _as_real(value: object) -> float | None:
