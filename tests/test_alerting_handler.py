@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from inferlog.alerting import FIRING, RESOLVED, AlertEvent, ErrorRateAlertHandler
-from inferlog.pipeline import QueueHandler
+from inferlog.pipeline import QueueHandler, shutdown_all
 from tests.helpers import RecordCollector
 
 T0 = 1_800_000_000.0
@@ -321,6 +321,19 @@ def test_webhook_receives_firing_then_resolved_as_json(clock: Clock, receiver: R
     assert body["key"] == {"model_id": "fraud-gbm", "model_version": "3.2.0"}
     assert body["at"].endswith("Z")
     handler.close()
+
+
+def test_shutdown_delivers_the_events_still_on_their_way_to_the_webhook(
+    clock: Clock, receiver: Receiver
+) -> None:
+    handler = _handler(clock, [], webhook_url=receiver.url)
+    for _ in range(10):
+        handler.handle(_record("error"))
+
+    report = shutdown_all(10)  # the dispatcher drains before the webhook it feeds
+
+    assert not report.timed_out
+    assert [b["state"] for b in receiver.bodies] == ["firing"]
 
 
 def _refused_url() -> str:

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from inferlog._diagnostics import Counters, report_once
 from inferlog.pipeline import (
@@ -24,7 +24,10 @@ from inferlog.pipeline import (
     unregister_participant,
 )
 
-__all__ = ["BackgroundWorker"]
+__all__ = ["NOTIFIER_STAGE", "BackgroundWorker"]
+
+#: Shutdown stage of workers fed by other sinks' workers: after the sinks.
+NOTIFIER_STAGE: Final = STAGE_SINK + 5
 
 _T = TypeVar("_T")
 
@@ -33,10 +36,10 @@ class BackgroundWorker(Generic[_T]):
     """Calls ``deliver(item)`` for each submitted item on its own daemon thread.
 
     ``idle`` (if given) is called every ``idle_interval`` seconds while the thread
-    waits. ``deliver`` and ``idle`` must not raise; if they do it is reported once.
+    waits. ``stage`` orders shutdowns: the alert dispatcher feeds the webhook, so the
+    webhook's worker has the later stage (:data:`NOTIFIER_STAGE`). ``deliver`` and
+    ``idle`` should not raise; if they do, it is counted and reported once.
     """
-
-    lifecycle_stage = STAGE_SINK
 
     def __init__(
         self,
@@ -47,7 +50,10 @@ class BackgroundWorker(Generic[_T]):
         counters: Counters,
         idle: Callable[[], None] | None = None,
         idle_interval: float | None = None,
+        stage: int = STAGE_SINK,
     ) -> None:
+        #: Shutdown stage: a worker that feeds another has a lower one.
+        self.lifecycle_stage = stage
         self.name = name
         self._deliver = deliver
         self._capacity = capacity

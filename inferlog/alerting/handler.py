@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,7 +46,7 @@ from inferlog.alerting.notifiers import (
 from inferlog.alerting.rules import Rule, build_rule
 from inferlog.alerting.window import Observation, SlidingWindow
 from inferlog.inference import STATUS_ERROR
-from inferlog.pipeline import BatchSink
+from inferlog.pipeline import BatchSink, register_at_fork
 
 __all__ = [
     "DEFAULT_EVALUATE_INTERVAL",
@@ -218,6 +219,15 @@ class ErrorRateAlertHandler(BatchSink):
         self.counters = Counters()
         self._state_lock = threading.Lock()
         self._keys: dict[tuple[str | None, ...], _KeyState] = {}
+        self._started = False
+        owner = weakref.ref(self)
+
+        def _after_fork() -> None:
+            handler = owner()
+            if handler is not None:
+                handler._after_fork_in_child()
+
+        register_at_fork(_after_fork)
         self._dispatcher: BackgroundWorker[AlertEvent] = BackgroundWorker(
             "inferlog-alert-dispatch",
             self._dispatch,
@@ -266,10 +276,25 @@ class ErrorRateAlertHandler(BatchSink):
             for key, state in touched.items():
                 if now - state.last_evaluated >= self.evaluate_interval:
                     events += self._judge(key, state, now)
-        if touched:
-            self._dispatcher.start()  # ticks resolve alerts once traffic stops
+        if touched and not self._started:
+            self._start_threads()
         self._send(events)
         return len(items)
+
+    def _after_fork_in_child(self) -> None:
+        # A child watches its own calls: the parent's windows, lock and threads stay behind.
+        self._state_lock = threading.Lock()
+        self._keys = {}
+        self._started = False
+
+    def _start_threads(self) -> None:
+        # With the first record rather than the first event: ticks resolve alerts once
+        # traffic stops, and a shutdown must know every thread before it begins.
+        self._started = True
+        self._dispatcher.start()
+        for notifier in self.notifiers:
+            if isinstance(notifier, WebhookNotifier):
+                notifier.start()
 
     def _state_for(self, key: tuple[str | None, ...]) -> tuple[tuple[str | None, ...], _KeyState]:
         state = self._keys.get(key)

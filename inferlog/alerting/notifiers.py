@@ -19,7 +19,7 @@ from typing import Final, Protocol, runtime_checkable
 
 from inferlog._diagnostics import Counters, report_once
 from inferlog._validation import check_level
-from inferlog.alerting._worker import BackgroundWorker
+from inferlog.alerting._worker import NOTIFIER_STAGE, BackgroundWorker
 from inferlog.alerting.events import FIRING, AlertEvent
 from inferlog.pipeline import ShutdownReport
 
@@ -164,7 +164,12 @@ class WebhookNotifier:
             self._post,
             capacity=max(1, queue_size),
             counters=self.counters,
+            stage=NOTIFIER_STAGE,
         )
+
+    def start(self) -> None:
+        """Start the thread now (it also starts with the first event)."""
+        self._worker.start()
 
     def notify(self, event: AlertEvent) -> None:
         """Queue ``event`` for the webhook thread; never blocks."""
