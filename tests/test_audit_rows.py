@@ -81,5 +81,5 @@ def test_a_spooled_record_dict_rebuilds_the_same_row() -> None:
     row = row_from_record(record_from_dict(item), redacted=True)
     assert row["timestamp"] == "2026-12-01T10:00:00.250000Z"
     assert (row["logger"], row["status"], row["error_code"]) == ("svc", "error", "Timeout")
-    assert row["request_payload"] == '{"q": 1}'
-    assert row["parameters"] == '{"top_p": 0.9}'
+    assert json.loads(row["request_payload"]) == {"q": 1}
+    assert json.loads(row["parameters"]) == {"top_p": 0.9}

@@ -1,8 +1,8 @@
 """The hash chain: how one row's hash is computed from its content and the previous hash.
 
-``row_hash = SHA-256(prev_hash + "\\n" + content)`` in hex, where ``content`` is the
-JSON array of the row's :data:`~inferlog.audit.schema.CONTENT_COLUMNS` values as
-stored (compact separators, non-ASCII kept). With a key, HMAC-SHA256 with that key
+``row_hash = SHA-256(prev_hash + "\\n" + content)`` in hex, where ``content`` is
+:func:`encode_content` of the row's :data:`~inferlog.audit.schema.CONTENT_COLUMNS`
+values as stored. With a key, HMAC-SHA256 with that key
 replaces SHA-256, so that nobody without the key can recompute a consistent chain
 after editing it. The first row's ``prev_hash`` is :data:`GENESIS_HASH`.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 from collections.abc import Sequence
 from typing import Final
@@ -22,6 +21,7 @@ __all__ = [
     "DEFAULT_KEY_ENV",
     "GENESIS_HASH",
     "algorithm_for",
+    "encode_content",
     "resolve_key",
     "row_digest",
 ]
@@ -54,10 +54,36 @@ def algorithm_for(key: bytes | None) -> str:
     return ALGORITHM_HMAC if key else ALGORITHM_SHA256
 
 
+def _encode(value: object) -> bytes:
+    if value is None:
+        return b"n;"
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        return b"s%d:%s" % (len(data), data)
+    if isinstance(value, bool):  # never stored, but never confused with 0/1 either
+        return b"b%d;" % value
+    if isinstance(value, int):
+        return b"i%d;" % value
+    if isinstance(value, float):
+        return b"f" + value.hex().encode("ascii") + b";"
+    data = repr(value).encode("utf-8", "surrogatepass")
+    return b"r%d:%s" % (len(data), data)
+
+
+def encode_content(content: Sequence[object]) -> bytes:
+    """The canonical bytes of a row's content: each value tagged, sized and exact.
+
+    ``n;`` for NULL, ``i<digits>;`` for an integer, ``f<float.hex()>;`` for a real,
+    ``s<length>:<UTF-8 bytes>`` for text. Unambiguous (no value can end early) and
+    stable across Python and library versions, which a JSON encoder's number format
+    would not promise.
+    """
+    return b"".join(map(_encode, content))
+
+
 def row_digest(prev_hash: str, content: Sequence[object], key: bytes | None = None) -> str:
     """The hex hash of a row whose content columns are ``content``."""
-    text = json.dumps(list(content), ensure_ascii=False, separators=(",", ":"))
-    data = prev_hash.encode("ascii", "replace") + b"\n" + text.encode("utf-8", "surrogatepass")
+    data = prev_hash.encode("ascii", "replace") + b"\n" + encode_content(content)
     if key:
         return hmac.new(key, data, hashlib.sha256).hexdigest()
     return hashlib.sha256(data).hexdigest()

@@ -14,6 +14,8 @@ import json
 import logging
 from typing import Any, Final
 
+import orjson
+
 from inferlog import schema
 from inferlog._record import iter_extras
 from inferlog._safe import clean_text, coerce, safe_str
@@ -47,13 +49,20 @@ def is_inference_record(record: logging.LogRecord) -> bool:
     return schema.MODEL_ID in attributes and schema.STATUS in attributes
 
 
+_ORJSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
+
+
 def to_json(value: object) -> str | None:
     """``value`` as JSON text (None stays None); what JSON cannot hold becomes a string."""
     if value is None:
         return None
     try:
+        return orjson.dumps(value, default=coerce, option=_ORJSON_OPTIONS).decode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # lone surrogates, huge ints, cycles
+        pass
+    try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=coerce)
-    except (TypeError, ValueError, RecursionError):  # cycles, non-str keys, NaN
+    except (TypeError, ValueError, RecursionError):
         text = json.dumps(safe_str(value), ensure_ascii=False)
     return clean_text(text)
 
