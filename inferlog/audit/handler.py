@@ -41,6 +41,7 @@ from inferlog.pipeline import BatchSink
 from inferlog.pipeline.lifecycle import register_at_fork
 from inferlog.pipeline.spool import Spool, record_to_spill_dict
 from inferlog.redaction import RedactionFilter
+from inferlog.schema import SAMPLE_RATE
 
 __all__ = [
     "DEFAULT_AUDIT_PATH",
@@ -158,8 +159,9 @@ class AuditHandler(BatchSink):
         self.retention_interval = float(retention_interval)
         self._last_retention = float("-inf")
         self._spool = Spool(spool_path)
-        #: ``rows`` written, ``ignored`` (not inference records), ``retried``,
-        #: ``spooled``, ``pruned``.
+        #: ``rows`` written, ``ignored`` (not inference records), ``sampled`` (records
+        #: a sampler had thinned: the trail is misplaced), ``retried``, ``spooled``,
+        #: ``pruned``.
         self.counters = Counters()
         self._writer = AuditWriter(
             self.path,
@@ -176,6 +178,24 @@ class AuditHandler(BatchSink):
 
         register_at_fork(_after_fork)
 
+    def addFilter(self, filter: Any) -> None:
+        """Add ``filter``; a :class:`~inferlog.RedactionFilter` is refused with raw payloads.
+
+        ``store_raw_payloads=True`` is a decision about this trail, which must hold
+        whatever else is configured: ``inferlog.configure(handlers=[...])`` adds its
+        redaction filter to every sink it is given, and that one would undo it.
+        """
+        if self.__dict__.get("store_raw_payloads") and isinstance(filter, RedactionFilter):
+            report_once(
+                f"audit-raw-redaction-{id(self)}",
+                logging.WARNING,
+                "audit trail %s stores raw payloads (store_raw_payloads=True); the "
+                "redaction filter added to it is not applied",
+                self.path,
+            )
+            return
+        super().addFilter(filter)
+
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         """Filter (redact) and write a copy of ``record``: other handlers keep theirs."""
         # Behind a queue each sink already gets its own copy; attached to a logger the
@@ -188,7 +208,21 @@ class AuditHandler(BatchSink):
         if not is_inference_record(record):
             self.counters.add("ignored")
             return None
+        rate = record.__dict__.get(SAMPLE_RATE)
+        if isinstance(rate, (int, float)) and rate < 1:
+            self._sampled_upstream()
         return record, row_from_record(record, redacted=not self.store_raw_payloads)
+
+    def _sampled_upstream(self) -> None:
+        self.counters.add("sampled")
+        report_once(
+            f"audit-sampled-{id(self)}",
+            logging.ERROR,
+            "audit trail %s receives sampled records (sample_rate < 1): calls that "
+            "sampling dropped are missing from it; give it a path without a "
+            "SamplingFilter (see attach_audit_trail)",
+            self.path,
+        )
 
     def write_batch(self, items: list[Any], deadline: float | None) -> int:
         """Append the batch's rows in one transaction; spool them if that keeps failing.
