@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_queue import percentile
+
 from inferlog.alerting import ErrorRateAlertHandler
 
 RULES = [
@@ -83,11 +85,6 @@ def throughput(count: int, keys: int, repeats: int) -> None:
     print(f"| a `Handler` whose `emit` does nothing | {plain_rate:,.0f} records/s |")
 
 
-def _percentile(values: list[int], fraction: float) -> float:
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))])
-
-
 def caller_cost(count: int) -> None:
     """Print p50/p99 of a logging call with the handler attached directly."""
     extra = {"model_id": "m", "model_version": "1", "status": "ok", "latency_ms": 41.7}
@@ -112,8 +109,8 @@ def caller_cost(count: int) -> None:
     print("| --- | ---: | ---: | ---: |")
     for label, samples in results:
         print(
-            f"| {label} | {_percentile(samples, 0.5) / 1000:.2f} "
-            f"| {_percentile(samples, 0.99) / 1000:.2f} | {statistics.fmean(samples) / 1000:.2f} |"
+            f"| {label} | {percentile(samples, 0.5) / 1000:.2f} "
+            f"| {percentile(samples, 0.99) / 1000:.2f} | {statistics.fmean(samples) / 1000:.2f} |"
         )
 
 

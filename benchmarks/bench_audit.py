@@ -33,31 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_queue import EXTRA as QUEUE_EXTRA
+from bench_queue import PAYLOAD as QUEUE_PAYLOAD
+from bench_queue import percentile
 from pythonjsonlogger.json import JsonFormatter
 
 from inferlog.audit import AuditHandler, verify
 from inferlog.pipeline import QueueHandler
 
-PAYLOAD = {
-    "messages": [{"role": "user", "content": "x" * 1980 + " a@b.io"}],
-    "max_tokens": 256,
-}
-EXTRA = {
-    "request_id": "018f3a52-7c1e-7d2a-9b1f-3c2d4e5f6a7b",
-    "user_id": "u-123",
-    "model_id": "llm-chat",
-    "model_version": "2026-11-01",
-    "latency_ms": 41.7,
-    "input_token_count": 512,
-    "output_token_count": 128,
-    "temperature": 0.2,
-    "top_p": 0.95,
-    "seed": 7,
-    "status": "ok",
-    "intent": "support",
-    "request_payload": PAYLOAD,
-    "response_payload": {"text": "ok"},
-}
+# The inference record of bench_queue.py, with an e-mail address in the prompt so that
+# redaction has something to find.
+PAYLOAD = {**QUEUE_PAYLOAD, "messages": [{"role": "user", "content": "x" * 1980 + " a@b.io"}]}
+EXTRA = {**QUEUE_EXTRA, "request_payload": PAYLOAD}
 
 
 class Case:
@@ -117,12 +104,6 @@ def run_burst(case: Case, burst: int) -> None:
         info("inference", extra=EXTRA)
         samples.append(clock() - start)
     case.settle()
-
-
-def percentile(values: list[int], fraction: float) -> float:
-    """The ``fraction`` quantile of ``values`` (nearest rank)."""
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))])
 
 
 def caller_cost(n: int, burst: int) -> None:

@@ -24,12 +24,28 @@ from inferlog.pipeline import (
     unregister_participant,
 )
 
-__all__ = ["NOTIFIER_STAGE", "BackgroundWorker"]
+__all__ = ["NOTIFIER_STAGE", "BackgroundWorker", "call_guarded"]
 
 #: Shutdown stage of workers fed by other sinks' workers: after the sinks.
 NOTIFIER_STAGE: Final = STAGE_SINK + 5
 
 _T = TypeVar("_T")
+
+
+def call_guarded(fn: Callable[[], object], counters: Counters, counter: str, who: str) -> None:
+    """Call ``fn``; if it raises, add 1 to ``counter`` and report the first such error."""
+    try:
+        fn()
+    except Exception as exc:
+        counters.add(counter)
+        report_once(
+            f"alert-{counter}-{who}",
+            logging.ERROR,
+            "%s raised %s: %s; further errors are counted, not shown",
+            who,
+            type(exc).__name__,
+            exc,
+        )
 
 
 class BackgroundWorker(Generic[_T]):
@@ -122,20 +138,8 @@ class BackgroundWorker(Generic[_T]):
                 self._cond.notify_all()
 
     def _call(self, fn: Callable[[], None] | None) -> None:
-        if fn is None:
-            return
-        try:
-            fn()
-        except Exception as exc:
-            self.counters.add("errors")
-            report_once(
-                f"alert-worker-{id(self)}",
-                logging.ERROR,
-                "%s: %s: %s; further errors are counted, not shown",
-                self.name,
-                type(exc).__name__,
-                exc,
-            )
+        if fn is not None:
+            call_guarded(fn, self.counters, "errors", self.name)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every item submitted so far was delivered; False on timeout."""

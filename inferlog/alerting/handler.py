@@ -19,6 +19,7 @@ cooldown) are forgotten at each tick.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -29,7 +30,7 @@ from typing import Any, Final
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
-from inferlog.alerting._worker import BackgroundWorker
+from inferlog.alerting._worker import BackgroundWorker, call_guarded
 from inferlog.alerting.events import FIRING, RESOLVED, AlertEvent
 from inferlog.alerting.notifiers import (
     DEFAULT_ALERT_LOGGER,
@@ -428,18 +429,12 @@ class ErrorRateAlertHandler(BatchSink):
 
     def _dispatch(self, event: AlertEvent) -> None:
         for notifier in self.notifiers:
-            try:
-                notifier.notify(event)
-            except Exception as exc:
-                self.counters.add("notifier_errors")
-                report_once(
-                    f"alert-notifier-{id(notifier)}",
-                    logging.ERROR,
-                    "alert notifier %r raised %s: %s; further errors are counted, not shown",
-                    notifier,
-                    type(exc).__name__,
-                    exc,
-                )
+            call_guarded(
+                functools.partial(notifier.notify, event),
+                self.counters,
+                "notifier_errors",
+                f"alert notifier {notifier!r}",
+            )
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every event sent so far reached every notifier (webhooks included).

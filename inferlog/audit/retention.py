@@ -14,7 +14,7 @@ import sqlite3
 import time
 from typing import Final
 
-from inferlog.audit.schema import TABLE, connect, format_timestamp
+from inferlog.audit.schema import TABLE, connect, format_timestamp, immediate_transaction
 
 __all__ = ["RETENTION_BATCH", "prune", "prune_connection"]
 
@@ -52,23 +52,16 @@ def prune_connection(
     now: float,
 ) -> int:
     """:func:`prune` on an open connection (autocommit mode); returns rows deleted."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate_transaction(conn):
         cutoff = _cutoff(conn, max_age, max_rows, now)
         found = conn.execute(f"SELECT row_hash FROM {TABLE} WHERE seq = ?", (cutoff,)).fetchone()
         if cutoff <= 0 or found is None:
-            conn.execute("ROLLBACK")
             return 0
         deleted = conn.execute(f"DELETE FROM {TABLE} WHERE seq <= ?", (cutoff,)).rowcount
         conn.execute(
             "INSERT INTO audit_anchor (seq, row_hash, rows_deleted, pruned_at) VALUES (?, ?, ?, ?)",
             (cutoff, found[0], deleted, format_timestamp(now)),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return int(deleted)
 
 

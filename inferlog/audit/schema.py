@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import os
 import sqlite3
+from collections.abc import Iterator
 from typing import Final, Literal
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Synchronous",
     "connect",
     "format_timestamp",
+    "immediate_transaction",
 ]
 
 #: Version of the layout below, stored in ``audit_meta``.
@@ -103,6 +105,23 @@ def _create_private(path: str) -> None:
     os.close(fd)
     with contextlib.suppress(OSError):  # the umask may only have narrowed it
         os.chmod(path, 0o600)
+
+
+@contextlib.contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if the block raises.
+
+    IMMEDIATE takes the write lock before the first read, so what the block reads
+    (the chain head) cannot change before it writes.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def connect(

@@ -24,6 +24,7 @@ from inferlog.audit.schema import (
     TABLE,
     Synchronous,
     connect,
+    immediate_transaction,
 )
 
 __all__ = ["AuditWriter", "ChainMismatchError", "normalize_row"]
@@ -119,16 +120,11 @@ class AuditWriter:
 
     def _check_algorithm(self, conn: sqlite3.Connection) -> None:
         wanted = algorithm_for(self._key)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate_transaction(conn):
             conn.execute(
                 "INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('hash', ?)", (wanted,)
             )
             (found,) = conn.execute("SELECT value FROM audit_meta WHERE key = 'hash'").fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         if found != wanted:
             raise ChainMismatchError(
                 f"audit database {self.path} is chained with {found}, but this writer "
@@ -145,8 +141,7 @@ class AuditWriter:
             return 0
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate_transaction(conn):
                 head = conn.execute("SELECT seq, row_hash FROM audit_head WHERE id = 1").fetchone()
                 seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
                 values = []
@@ -162,11 +157,6 @@ class AuditWriter:
                     "DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash",
                     (seq, prev),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         return len(rows)
 
     def run(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
