@@ -166,9 +166,9 @@ class ErrorRateAlertHandler(BatchSink):
         level: int | str = logging.NOTSET,
     ) -> None:
         super().__init__(level)
-        specs = list(DEFAULT_RULES if rules is None else rules)
         if isinstance(rules, (str, Mapping)):
             raise TypeError("rules must be a list of rule dicts or Rule objects")
+        specs = list(DEFAULT_RULES if rules is None else rules)
         self.rules: tuple[Rule, ...] = tuple(build_rule(spec) for spec in specs)
         names = [rule.name for rule in self.rules]
         if len(set(names)) != len(names):

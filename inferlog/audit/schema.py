@@ -149,9 +149,11 @@ def connect(
         where, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         if create:
+            # WAL is a property of the file, set once by the writers; readers (verify,
+            # show) leave it as it is.
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_DDL)
             conn.execute(
                 "INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('schema_version', ?)",
