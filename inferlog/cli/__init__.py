@@ -53,7 +53,8 @@ Command = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    from inferlog.cli import demo, drift, replay, stats, trace
+    from inferlog.audit import cli as audit
+    from inferlog.cli import demo, drift, replay, spool, stats, trace
 
     parser = argparse.ArgumentParser(
         prog="inferlog",
@@ -62,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         "3 unreadable logs, 4 missing optional dependency, 130 interrupted",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo, stats, trace, replay, drift):
+    for module in (demo, stats, trace, replay, drift, spool):
         module.register(sub)
+    audit.add_parser(sub).set_defaults(run=audit.run)
     return parser
 
 
