@@ -6,6 +6,7 @@ is timed (the figures are in benchmarks/bench_import.py and docs/performance.md)
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -116,3 +117,14 @@ def test_only_the_fork_module_calls_register_at_fork_in_these_modules() -> None:
         if "os.register_at_fork(" in path.read_text("utf-8")
     )
     assert [] == [p for p in callers if p not in ("_fork.py", "_lifecycle.py", "handlers/file.py")]
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["inferlog.sampling", "inferlog.propagation", "inferlog.context", "inferlog.inference"],
+)
+def test_every_name_a_package_exports_resolves_and_is_listed_by_dir(package: str) -> None:
+    module = importlib.import_module(package)
+    assert set(module.__all__) <= set(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from inferlog._lazy import lazy_exports
 from inferlog.propagation.headers import (
     MAX_REQUEST_ID_LENGTH,
     REQUEST_ID_HEADER,
@@ -57,10 +58,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # ContextProcessPoolExecutor is imported on first use: it loads multiprocessing.
-    if name == "ContextProcessPoolExecutor":
-        from inferlog.propagation.process_pool import ContextProcessPoolExecutor
-
-        return ContextProcessPoolExecutor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ContextProcessPoolExecutor is imported on first use: it loads multiprocessing.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"ContextProcessPoolExecutor": "inferlog.propagation.process_pool"}
+)
