@@ -45,9 +45,3 @@ def copy_record(record: logging.LogRecord) -> logging.LogRecord:
     new = _new_object(record.__class__)
     new.__dict__ = record.__dict__.copy()
     return new
-
-
-#: Attribute holding a dict that every per-sink copy of one record shares: a stage
-#: that gives the same answer for every copy (redaction with one configuration)
-#: computes it once and leaves it there for the others.
-MEMO_ATTR: Final = "_inferlog_memo"

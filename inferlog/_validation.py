@@ -55,3 +55,10 @@ def check_number(
     if not (number > minimum if above else number >= minimum):  # also refuses NaN
         raise ValueError(f"{name} must be {noun} {bound}, got {value!r}")
     return number
+
+
+def check_count(name: str, value: object, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int ``>= minimum``; ``ValueError`` naming the option otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")

@@ -59,7 +59,7 @@ def duckdb_module() -> ModuleType:
         import duckdb
     except ImportError as err:
         raise MissingExtraError("duckdb", "analysis") from err
-    return duckdb
+    return duckdb  # type: ignore[no-any-return]
 
 
 def connect(*, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None) -> Any:

@@ -28,7 +28,7 @@ def matplotlib_pyplot() -> ModuleType:
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise MissingExtraError("matplotlib", "plot") from err
-    return plt
+    return plt  # type: ignore[no-any-return]
 
 
 def draw_stats_plot(con: Any, spec: StatsSpec, source: str, path: str) -> int:

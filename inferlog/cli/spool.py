@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
 
 
 def _handler(args: argparse.Namespace) -> logging.Handler:
+    handler: logging.Handler
     if args.handler:
         module_name, _, attribute = str(args.handler).partition(":")
         if not module_name or not attribute:
@@ -44,9 +45,10 @@ def _handler(args: argparse.Namespace) -> logging.Handler:
             factory = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as err:
             raise UsageError(f"--handler {args.handler!r}: {err}") from err
-        handler = factory()
-        if not isinstance(handler, logging.Handler):
+        made = factory()
+        if not isinstance(made, logging.Handler):
             raise UsageError(f"--handler {args.handler!r} did not return a logging.Handler")
+        handler = made
     elif args.file:
         from inferlog.handlers import RotatingJsonFileHandler
 
