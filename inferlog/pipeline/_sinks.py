@@ -1,6 +1,6 @@
 """The sinks behind a queue: the batch protocol, and resolving sinks given by name.
 
-A :class:`~inferlog.queueing.QueueHandler` may be given its sinks as handler objects
+A :class:`~inferlog.pipeline.queue.QueueHandler` may be given its sinks as handler objects
 or as the names of handlers in the same ``dictConfig``; names are resolved when the
 first record arrives, since ``dictConfig`` may configure the sinks after the queue.
 """
