@@ -32,6 +32,7 @@ from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 from tests.helpers import RecordCollector
 
 MakeHandler = Callable[..., CloudWatchHandler]
+ROOT = Path(__file__).resolve().parent.parent
 FAST = {
     "retry_initial": 0.001,
     "retry_maximum": 0.01,
@@ -418,7 +419,7 @@ def test_bad_credentials_stop_the_sender_with_one_error_and_spool(
     assert ["one", "two"] == [i["message"] for i in spooled(tmp_path)]
     [error] = diagnostics.at(logging.ERROR)
     assert "UnrecognizedClientException" in error
-    assert "inferlog.pipeline.resend" in error
+    assert "inferlog spool resend" in error
 
 
 def test_no_credentials_at_all_stop_the_sender_too(
@@ -636,6 +637,44 @@ class TestCloudWatchContract(BatchSinkContract):
     def harness(self, make_handler: MakeHandler, moto_url: str) -> SinkHarness:
         handler = make_handler(log_stream="contract")
         return SinkHarness(handler, lambda: messages(moto_url, handler.log_group))
+
+
+def test_the_spool_resend_command_delivers_what_was_spooled(
+    make_handler: MakeHandler, moto_url: str, tmp_path: Path
+) -> None:
+    with FaultProxy(moto_url, ["denied"]) as proxy:
+        broken = make_handler(endpoint_url=proxy.url, name="by-hand", log_stream="cli")
+        logger = attach(broken)
+        logger.info("first")
+        logger.info("second")
+        assert broken.force_flush(10)
+    factory = tmp_path / "cw_factory.py"
+    factory.write_text(
+        "from inferlog.handlers import CloudWatchHandler\n"
+        "def make():\n"
+        f"    return CloudWatchHandler(log_group={broken.log_group!r}, log_stream='cli',\n"
+        f"        endpoint_url={moto_url!r}, region_name='us-east-1', spool={str(tmp_path)!r})\n"
+    )
+    env = {**os.environ, **DUMMY_CREDENTIALS, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    command = [
+        "spool",
+        "resend",
+        str(tmp_path),
+        "--handler",
+        "cw_factory:make",
+        "--sink",
+        "by-hand",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "inferlog", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert 0 == done.returncode, done.stderr
+    assert "resent 2 record(s); 0 left" in done.stdout
+    assert ["first", "second"] == messages(moto_url, broken.log_group)
 
 
 def test_spool_resend_delivers_what_was_spooled(

@@ -335,7 +335,7 @@ class Courier:
             f"sender-credentials-{id(self)}",
             logging.ERROR,
             "%s: %s. Sending stopped; records go to the spool (%s); send them later "
-            "with inferlog.pipeline.resend(path, handler).",
+            "with `inferlog spool resend`.",
             self.label,
             self.halted,
             self.spools.resendable(self._sink.spool_key()).file_path(),
