@@ -43,8 +43,8 @@ class Entry:
 class EntryBuffer:
     """A bounded FIFO of entries with the condition the sender thread waits on.
 
-    Every method except :meth:`put` and :meth:`wait_taken` expects the caller to hold
-    :attr:`cond`.
+    Every method except :meth:`put`, :meth:`wait_taken` and :meth:`flush_pending`
+    expects the caller to hold :attr:`cond`.
     """
 
     def __init__(
@@ -149,6 +149,11 @@ class EntryBuffer:
         self._items.clear()
         self.bytes = 0
         return chunk
+
+    def flush_pending(self) -> bool:
+        """Whether a flush waits for entries not finished with yet (takes the lock)."""
+        with self.cond:
+            return self.flush_wanted > self.taken
 
     def finished(self, count: int) -> None:
         """Record that ``count`` entries taken off were delivered, spooled or refused."""

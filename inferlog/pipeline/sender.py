@@ -277,24 +277,20 @@ class SenderSink(BatchSink):
         Past the shutdown they go straight to the spool. A full buffer applies the
         overflow policy and counts the drops; never waits longer than ``block_timeout``.
         """
-        entries: list[Entry] = []
-        for item in items:  # prepare() may split one record into several entries
-            if isinstance(item, list):
-                entries.extend(item)
-            else:
-                entries.append(item)
+        # prepare() may split one record into several entries.
+        entries = [e for item in items for e in (item if isinstance(item, list) else [item])]
         if self._finished is not None:
             self._courier.write_spool(entries, "received after the sink shut down")
             return len(items)
         wake_at = (self.max_batch_count, self.max_batch_bytes)
-        for entry in entries:
-            if self._buffer.put(entry, deadline, wake_at) is not None:
-                self._count_drop()
+        dropped = sum(self._buffer.put(e, deadline, wake_at) is not None for e in entries)
         self._ensure_started()
+        if dropped:
+            self._count_drops(dropped)
         return len(items)
 
-    def _count_drop(self) -> None:
-        self.counters.add("dropped")
+    def _count_drops(self, dropped: int) -> None:
+        self.counters.add("dropped", dropped)
         report_once(
             f"sender-dropped-{id(self)}",
             logging.WARNING,
@@ -428,25 +424,19 @@ class SenderSink(BatchSink):
             if chunk is None:
                 break
             if courier.outage_since is not None and (
-                time.monotonic() >= courier.next_probe or self._flush_pending()
+                time.monotonic() >= courier.next_probe or self._buffer.flush_pending()
             ):
                 self._resend_spooled()  # a flush asks to deliver now: probe at once
             try:
                 courier.ship(chunk)
             except Exception as exc:  # a bug in a hook must not kill the sender
-                report(
-                    logging.ERROR, "%s %r: sender error: %r", type(self).__name__, self.name, exc
-                )
+                report(logging.ERROR, "%s: sender error: %r", courier.label, exc)
                 courier.give_up(list(courier.inflight), f"sender error: {exc!r}")
             courier.done()
             with self._cond:
                 self._buffer.finished(len(chunk))
             self._maybe_health()
         self._maybe_health(force=True)
-
-    def _flush_pending(self) -> bool:
-        with self._cond:
-            return self._buffer.flush_wanted > self._buffer.taken
 
     def _next_chunk(self) -> list[Entry] | None:
         """Wait for a request's worth of entries (or a probe or health tick); None: stop."""
