@@ -380,18 +380,32 @@ def test_an_empty_message_is_sent_as_a_marker(make_handler: MakeHandler, moto_ur
 # ------------------------------------------------------------------ failures
 
 
-@pytest.mark.parametrize("fault", ["throttle", "error500", "unavailable", "reset", "stall"])
+@pytest.mark.parametrize("fault", ["throttle", "error500", "unavailable", "reset"])
 def test_transient_failures_are_retried_until_delivered(
     make_handler: MakeHandler, moto_url: str, fault: str
 ) -> None:
-    # A stall outlasts the read timeout (generous, so that a busy machine's moto does not).
-    with FaultProxy(moto_url, [fault, fault, "pass"], delay=1.5) as proxy:
-        handler = make_handler(endpoint_url=proxy.url, read_timeout=1.0)
+    with FaultProxy(moto_url, [fault, fault, "pass"]) as proxy:
+        handler = make_handler(endpoint_url=proxy.url)
         attach(handler).info("persistent")
         assert handler.force_flush(10)
     assert ["persistent"] == messages(moto_url, handler.log_group)
     assert 2 == proxy.faults(fault)
     assert 2 == handler.health()["retried"]
+
+
+@pytest.mark.slow
+def test_a_request_that_gets_no_answer_times_out_and_is_retried(
+    make_handler: MakeHandler, moto_url: str
+) -> None:
+    # The stall outlasts the read timeout, which is generous enough that a busy
+    # machine's moto answers well within it (a late answer would duplicate events).
+    with FaultProxy(moto_url, ["stall", "stall", "pass"], delay=3.0) as proxy:
+        handler = make_handler(endpoint_url=proxy.url, read_timeout=2.0)
+        attach(handler).info("persistent")
+        assert handler.force_flush(20)
+    assert ["persistent"] == messages(moto_url, handler.log_group)
+    assert 2 == proxy.faults("stall")
+    assert 2 <= handler.health()["retried"]
 
 
 def test_the_sender_survives_a_connection_error(make_handler: MakeHandler, moto_url: str) -> None:

@@ -231,3 +231,11 @@ def test_stream_templates_fill_in_fields_and_clean_the_name() -> None:
 def test_stream_templates_refuse_anything_but_plain_names(template: str) -> None:
     with pytest.raises(ValueError):
         template_fields(template)
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "hostname"]), st.text(max_size=700)))
+def test_any_field_values_give_a_valid_stream_name(values: dict[str, str]) -> None:
+    name = stream_name("{hostname}/{a}:{b}", values)
+    assert 1 <= len(name) <= 512
+    assert ":" not in name
+    assert "*" not in name

@@ -287,9 +287,12 @@ class CloudWatchHandler(SenderSink):
     def entry_from_spool(self, item: dict[str, Any]) -> Entry | list[Entry] | None:
         """Rebuild entries from a spooled record dict (stream from this process's template)."""
         doc = {key: value for key, value in item.items() if key != "spool"}
-        timestamp_ms = _parse_timestamp_ms(doc.get(schema.TIMESTAMP))
-        if timestamp_ms is None:
+        from inferlog.reader import timestamp_seconds  # resending is not the hot path
+
+        seconds = timestamp_seconds(doc.get(schema.TIMESTAMP))
+        if seconds is None:
             return None
+        timestamp_ms = int(seconds * 1000)
         level = logging.getLevelName(str(doc.get(schema.LEVEL, "INFO")))
         fields = dict(doc)
         fields["logger"] = doc.get(schema.LOGGER)
@@ -409,17 +412,3 @@ class CloudWatchHandler(SenderSink):
 
     def _now(self) -> float:
         return datetime.datetime.now(datetime.timezone.utc).timestamp()
-
-
-def _parse_timestamp_ms(value: object) -> int | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return int(moment.timestamp() * 1000)
