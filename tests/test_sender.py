@@ -294,6 +294,25 @@ def test_the_shutdown_deadline_spools_exactly_what_was_not_sent(
     assert 0 == sink.finish_shutdown(time.monotonic() + 1).spilled  # idempotent
 
 
+def test_a_caller_blocked_on_a_full_buffer_at_shutdown_loses_nothing(
+    make_sink: Any, tmp_path: Path
+) -> None:
+    sink = make_sink(buffer_size=1, overflow="block", block_timeout=10)
+    sink.gate = threading.Event()
+    logger = logger_for(sink)
+    logger.info("held")
+    assert sink.entered.wait(5)
+    logger.info("fills the buffer")
+    caller = threading.Thread(target=logger.info, args=("blocked",))
+    caller.start()
+    report = sink.finish_shutdown(time.monotonic() + 0.05)
+    caller.join(10)
+    sink.gate.set()
+    assert not caller.is_alive()
+    assert {"held", "fills the buffer", "blocked"} == {i["message"] for i in spooled(tmp_path)}
+    assert report.timed_out
+
+
 def test_close_twice_returns_and_a_record_after_close_is_spooled(
     make_sink: Any, tmp_path: Path
 ) -> None:

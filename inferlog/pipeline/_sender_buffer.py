@@ -40,10 +40,14 @@ class Entry:
     record: dict[str, Any] | None = None
 
 
+class _Sealed(Exception):
+    """The buffer was drained for good: the entry must go elsewhere."""
+
+
 class EntryBuffer:
     """A bounded FIFO of entries with the condition the sender thread waits on.
 
-    Every method except :meth:`put`, :meth:`wait_taken` and :meth:`flush_pending`
+    Every method except :meth:`put_all`, :meth:`wait_taken` and :meth:`flush_pending`
     expects the caller to hold :attr:`cond`.
     """
 
@@ -67,6 +71,8 @@ class EntryBuffer:
         self.flush_wanted = 0
         #: Set by a shutdown: no more waiting for full requests, no more blocking callers.
         self.closing = False
+        #: Set once a shutdown drained the buffer for good: nothing more is taken.
+        self.sealed = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,43 +82,61 @@ class EntryBuffer:
             len(self._items) >= self.max_entries or self.bytes + extra > self.max_bytes
         )
 
-    def put(self, entry: Entry, deadline: float | None, wake_at: tuple[int, int]) -> Entry | None:
-        """Append ``entry``; return the entry the overflow policy dropped, if any.
+    def put_all(
+        self, entries: list[Entry], deadline: float | None, wake_at: tuple[int, int]
+    ) -> tuple[int, list[Entry]]:
+        """Append ``entries``; return how many the overflow policy dropped, and the
+        entries refused because the buffer is :attr:`sealed` (the sink shut down).
 
         The sender is woken once ``wake_at`` (entries, bytes) is reached.
         """
-        with self.cond:
-            if self.overflow == "block" and self._full(entry.size):
-                until = time.monotonic() + self.block_timeout
-                if deadline is not None:
-                    until = min(until, deadline)
-                while self._full(entry.size) and not self.closing:
-                    remaining = until - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self.cond.wait(remaining)
-            dropped: Entry | None = None
-            if self._full(entry.size):
-                # choose_victim reads nothing but levelno, which entries share with records.
-                victim = choose_victim(
-                    cast("Iterable[logging.LogRecord]", self._items),
-                    cast(logging.LogRecord, entry),
-                    self.overflow,
-                )
-                if victim < 0:
-                    return entry
-                dropped = self._items[victim]
-                del self._items[victim]
-                self.bytes -= dropped.size
-                self.taken += 1  # a dropped entry is finished with, as far as a flush goes
-            if not self._items:
-                self.oldest_at = time.monotonic()
-            self._items.append(entry)
-            self.bytes += entry.size
-            self.accepted += 1
-            if len(self._items) >= wake_at[0] or self.bytes >= wake_at[1]:
-                self.cond.notify_all()
-            return dropped
+        dropped = 0
+        for index, entry in enumerate(entries):
+            with self.cond:
+                try:
+                    dropped += self._put(entry, deadline, wake_at) is not None
+                except _Sealed:
+                    return dropped, entries[index:]
+        return dropped, []
+
+    def _put(self, entry: Entry, deadline: float | None, wake_at: tuple[int, int]) -> Entry | None:
+        # The caller holds the lock. Returns the entry the overflow policy dropped.
+        if self.sealed:
+            raise _Sealed
+        if self.overflow == "block" and self._full(entry.size):
+            until = time.monotonic() + self.block_timeout
+            if deadline is not None:
+                until = min(until, deadline)
+            while self._full(entry.size) and not self.closing:
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+            if self.sealed:  # drained for good while this caller waited for room
+                raise _Sealed
+        dropped: Entry | None = None
+        # Past begin_shutdown nothing is dropped: the shutdown delivers or spools it all.
+        if self._full(entry.size) and not self.closing:
+            # choose_victim reads nothing but levelno, which entries share with records.
+            victim = choose_victim(
+                cast("Iterable[logging.LogRecord]", self._items),
+                cast(logging.LogRecord, entry),
+                self.overflow,
+            )
+            if victim < 0:
+                return entry
+            dropped = self._items[victim]
+            del self._items[victim]
+            self.bytes -= dropped.size
+            self.taken += 1  # a dropped entry is finished with, as far as a flush goes
+        if not self._items:
+            self.oldest_at = time.monotonic()
+        self._items.append(entry)
+        self.bytes += entry.size
+        self.accepted += 1
+        if len(self._items) >= wake_at[0] or self.bytes >= wake_at[1]:
+            self.cond.notify_all()
+        return dropped
 
     def ready(self, now: float, interval: float, max_count: int, max_bytes: int) -> bool:
         """Whether a chunk should be taken now."""
@@ -144,7 +168,8 @@ class EntryBuffer:
         return chunk
 
     def drain(self) -> list[Entry]:
-        """Remove and return every entry held."""
+        """Remove and return every entry held, and seal the buffer."""
+        self.sealed = True
         chunk = list(self._items)
         self._items.clear()
         self.bytes = 0

@@ -177,8 +177,15 @@ class Courier:
         """Seconds between two attempts to reach the service during an outage."""
         return self.policy.maximum
 
-    def ship(self, entries: list[Entry], *, keep_failed: bool = False) -> list[Entry]:
-        """Plan and deliver ``entries`` in order.
+    def begin(self, entries: list[Entry]) -> None:
+        """Make ``entries`` the ones in flight (the caller holds the lock)."""
+        self.inflight = list(entries)
+        self.inflight_spooled = False
+
+    def ship(
+        self, entries: list[Entry], *, keep_failed: bool = False, begun: bool = False
+    ) -> list[Entry]:
+        """Plan and deliver ``entries`` in order (``begun``: :meth:`begin` was called).
 
         Refusals go to the refused spool. What could not be sent (outage, stopped
         sender, shutdown) goes to the resendable spool, or, with ``keep_failed``, is
@@ -187,8 +194,10 @@ class Courier:
         if not entries:
             return []
         with self._cond:
-            self.inflight = list(entries)
-            self.inflight_spooled = False
+            if not begun:
+                self.begin(entries)
+            elif self.inflight_spooled:
+                return []  # the shutdown deadline spooled them before they left
         failed: list[Entry] = []
 
         def fail(part: Sequence[Entry], reason: str) -> None:

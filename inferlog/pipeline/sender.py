@@ -279,11 +279,10 @@ class SenderSink(BatchSink):
         """
         # prepare() may split one record into several entries.
         entries = [e for item in items for e in (item if isinstance(item, list) else [item])]
-        if self._finished is not None:
-            self._courier.write_spool(entries, "received after the sink shut down")
-            return len(items)
         wake_at = (self.max_batch_count, self.max_batch_bytes)
-        dropped = sum(self._buffer.put(e, deadline, wake_at) is not None for e in entries)
+        dropped, late = self._buffer.put_all(entries, deadline, wake_at)
+        if late:  # the sink has shut down: nothing would send these
+            self._courier.write_spool(late, "received after the sink shut down")
         self._ensure_started()
         if dropped:
             self._count_drops(dropped)
@@ -337,11 +336,10 @@ class SenderSink(BatchSink):
         Returns True when that happened within ``timeout`` seconds (default
         ``shutdown_timeout``); False at once on the sender thread.
         """
-        if timeout is None:
-            timeout = self.shutdown_timeout
         if threading.get_ident() == self._sender_ident:
             return False
-        return self._buffer.wait_taken(timeout, self._sender_alive)
+        wait = self.shutdown_timeout if timeout is None else timeout
+        return self._buffer.wait_taken(wait, self._sender_alive)
 
     def _sender_alive(self) -> bool:
         thread = self._thread
@@ -408,7 +406,9 @@ class SenderSink(BatchSink):
         if self._thread is not None:
             self.finish_shutdown(time.monotonic() + self.shutdown_timeout)
         elif self._finished is None:
-            self._finished = ShutdownReport()
+            with self._cond:
+                self._buffer.drain()  # nothing was ever sent; later records are spooled
+                self._finished = ShutdownReport()
         super().close()
 
     # ---------------------------------------------------------------- the sender thread
@@ -428,7 +428,7 @@ class SenderSink(BatchSink):
             ):
                 self._resend_spooled()  # a flush asks to deliver now: probe at once
             try:
-                courier.ship(chunk)
+                courier.ship(chunk, begun=True)
             except Exception as exc:  # a bug in a hook must not kill the sender
                 report(logging.ERROR, "%s: sender error: %r", courier.label, exc)
                 courier.give_up(list(courier.inflight), f"sender error: {exc!r}")
@@ -448,7 +448,9 @@ class SenderSink(BatchSink):
                 if buffer.ready(
                     now, self.batch_interval, self.max_batch_count, self.max_batch_bytes
                 ):
-                    return buffer.take(self.max_batch_count, self.max_batch_bytes)
+                    chunk = buffer.take(self.max_batch_count, self.max_batch_bytes)
+                    courier.begin(chunk)  # in flight from now: a shutdown spools it
+                    return chunk
                 if buffer.closing:
                     return None
                 due = self._next_health if self.health_interval else _NEVER
@@ -485,8 +487,7 @@ class SenderSink(BatchSink):
         if not force and now < self._next_health:
             return
         self._next_health = now + self.health_interval
-        counts = self.health()
-        label = self.name or type(self).__name__
+        counts, label = self.health(), self._courier.label
         try:
             logging.getLogger(f"{HEALTH_LOGGER_NAME}.{label}").info(
                 "sink health: %s",
