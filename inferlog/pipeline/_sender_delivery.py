@@ -153,10 +153,11 @@ class Courier:
         self.spools = spools
         self.counters = counters
         self._cond = cond
-        #: Entries handed to :meth:`ship` and not yet delivered or given up.
-        self.inflight: list[Entry] = []
-        #: Set when a shutdown spooled :attr:`inflight` itself.
-        self.inflight_spooled = False
+        # Entries handed to ship() and not yet delivered or given up, per thread (the
+        # sender, or a thread resending by hand), and the threads whose in-flight
+        # entries a shutdown deadline spooled itself.
+        self._flights: dict[int, list[Entry]] = {}
+        self._spooled: set[int] = set()
         #: The credentials failure that stopped sending, if any.
         self.halted: str | None = None
         #: ``time.monotonic()`` at which the service stopped answering, while it does not.
@@ -177,10 +178,21 @@ class Courier:
         """Seconds between two attempts to reach the service during an outage."""
         return self.policy.maximum
 
+    @property
+    def inflight(self) -> list[Entry]:
+        """Every entry in flight, on any thread (read with the lock held)."""
+        return [entry for flight in self._flights.values() for entry in flight]
+
+    def mine(self) -> list[Entry]:
+        """The entries this thread has in flight."""
+        with self._cond:
+            return list(self._flights.get(threading.get_ident(), ()))
+
     def begin(self, entries: list[Entry]) -> None:
-        """Make ``entries`` the ones in flight (the caller holds the lock)."""
-        self.inflight = list(entries)
-        self.inflight_spooled = False
+        """Make ``entries`` this thread's in flight (the caller holds the lock)."""
+        ident = threading.get_ident()
+        self._flights[ident] = list(entries)
+        self._spooled.discard(ident)
 
     def ship(
         self, entries: list[Entry], *, keep_failed: bool = False, begun: bool = False
@@ -196,7 +208,7 @@ class Courier:
         with self._cond:
             if not begun:
                 self.begin(entries)
-            elif self.inflight_spooled:
+            elif threading.get_ident() in self._spooled:
                 return []  # the shutdown deadline spooled them before they left
         failed: list[Entry] = []
 
@@ -227,29 +239,33 @@ class Courier:
 
     def done(self) -> None:
         """Forget the entries of the last :meth:`ship` (all accounted for by now)."""
+        ident = threading.get_ident()
         with self._cond:
-            self.inflight = []
-            self.inflight_spooled = False
+            self._flights.pop(ident, None)
+            self._spooled.discard(ident)
 
     def take_stuck(self) -> list[Entry]:
         """At the shutdown deadline: return the entries still in flight, once."""
         with self._cond:
-            if self.inflight_spooled or not self.inflight:
-                return []
-            self.inflight_spooled = True
-            return list(self.inflight)
+            stuck = []
+            for ident, flight in self._flights.items():
+                if ident not in self._spooled:
+                    stuck += flight
+                    self._spooled.add(ident)
+            return stuck
 
     def _pending(self, entries: Sequence[Entry]) -> list[Entry]:
-        with self._cond:
-            flying = {id(entry) for entry in self.inflight}
+        flying = {id(entry) for entry in self.mine()}
         return [entry for entry in entries if id(entry) in flying]
 
     def _resolve(self, entries: Sequence[Entry]) -> bool:
+        ident = threading.get_ident()
         with self._cond:
-            if self.inflight_spooled:
+            if ident in self._spooled:
                 return False  # the shutdown deadline spooled them already
             finished = {id(entry) for entry in entries}
-            self.inflight = [e for e in self.inflight if id(e) not in finished]
+            flight = self._flights.get(ident, [])
+            self._flights[ident] = [e for e in flight if id(e) not in finished]
             return True
 
     def give_up(self, entries: Sequence[Entry], reason: str) -> None:

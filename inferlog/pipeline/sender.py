@@ -431,7 +431,7 @@ class SenderSink(BatchSink):
                 courier.ship(chunk, begun=True)
             except Exception as exc:  # a bug in a hook must not kill the sender
                 report(logging.ERROR, "%s: sender error: %r", courier.label, exc)
-                courier.give_up(list(courier.inflight), f"sender error: {exc!r}")
+                courier.give_up(courier.mine(), f"sender error: {exc!r}")
             courier.done()
             with self._cond:
                 self._buffer.finished(len(chunk))
