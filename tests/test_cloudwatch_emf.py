@@ -23,7 +23,7 @@ from inferlog.handlers._cloudwatch_emf import (
 )
 from inferlog.handlers.cloudwatch import CloudWatchHandler
 from tests._fault_proxy import FaultProxy
-from tests._moto_server import unique_group
+from tests._moto_server import logs_client, unique_group
 
 NOW_MS = 1_700_000_000_000
 
@@ -127,14 +127,17 @@ def test_emf_options_within_the_limits_are_kept_without_duplicates() -> None:
     assert ("ns", ("region", *[f"d{i}" for i in range(26)])) == check_emf_options("ns", names)
 
 
+@pytest.mark.parametrize("given_client", [False, True])
 def test_the_handler_ships_emf_with_the_header_that_extracts_metrics(
-    moto_url: str, tmp_path: Path
+    moto_url: str, tmp_path: Path, given_client: bool
 ) -> None:
     with FaultProxy(moto_url) as proxy:
+        client = {"boto3_client": logs_client(proxy.url)} if given_client else {}
         handler = CloudWatchHandler(
             log_group=unique_group(),
             endpoint_url=proxy.url,
             region_name="us-east-1",
+            **client,
             emf=True,
             emf_dimensions=["region"],
             batch_interval=0.01,

@@ -102,7 +102,10 @@ def add_emf_header(client: Any) -> None:
     def _add(request: Any, **_: Any) -> None:
         request.headers[EMF_HEADER[0]] = EMF_HEADER[1]
 
-    client.meta.events.register("before-sign.cloudwatch-logs.PutLogEvents", _add)
+    # One registration per client, however often a handler asks (after fork, say).
+    client.meta.events.register(
+        "before-sign.cloudwatch-logs.PutLogEvents", _add, unique_id="inferlog-emf-header"
+    )
 
 
 def error_code(exc: BaseException) -> str | None:

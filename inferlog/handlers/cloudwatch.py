@@ -313,6 +313,7 @@ class CloudWatchHandler(SenderSink):
     def reset_client(self) -> None:
         """Forget the client and the streams known to exist (after fork)."""
         self._client: Any = self._given_client
+        self._emf_client: Any = None
         self._group_ready = False
         self._ready_streams: set[str] = set()
         self._process_cache = {}
@@ -329,9 +330,10 @@ class CloudWatchHandler(SenderSink):
                     connect_timeout=self.connect_timeout,
                     read_timeout=self.read_timeout,
                 )
-            if self.emf:
-                _aws.add_emf_header(client)
             self._client = client
+        if self.emf and self._emf_client is not self._client:
+            _aws.add_emf_header(self._client)  # once per client, given ones included
+            self._emf_client = self._client
         return self._client
 
     def _ensure_stream(self, client: Any, stream: str) -> None:
