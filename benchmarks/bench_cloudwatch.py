@@ -10,14 +10,14 @@ process of its own (so that its CPU does not share our GIL):
   (same formatter, batches of up to 10,000 events / 1 MiB, one stream).
 
 Each round logs ``--records`` inference records (the record of DESIGN.md with a
-1 KB prompt) from one thread, timing each ``logger.info`` call, then flushes and
-waits until the handler reports delivery. Throughput is records divided by the time
-from the first call to the end of the flush; the caller's cost is the p50 and p99 of
-the per-call times. Cases take turns round by round; the median round is reported,
-with ratios to watchtower. One untimed record first lets every handler create its
-client, group and stream (watchtower does so in its constructor, inferlog on first
-use). Every round's events are read back and counted, so a
-handler that dropped records cannot look fast.
+2 KB prompt, as in ``bench_queue.py``) from one thread, timing each ``logger.info``
+call, then flushes and waits until the handler reports delivery. Throughput is
+records divided by the time from the first call to the end of the flush; the
+caller's cost is the p50 and p99 of the per-call times. Cases take turns round by
+round; the median round is reported, with ratios to watchtower. One untimed record
+first lets every handler create its client, group and stream (watchtower does so in
+its constructor, inferlog on first use). Every round's events are read back and
+counted, so a handler that dropped records cannot look fast.
 
 Run: ``.venv/bin/python benchmarks/bench_cloudwatch.py`` (``--help`` for options).
 Needs the ``bench`` extra (watchtower) besides ``aws`` and ``test`` (moto[server]).
@@ -44,24 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3
 import watchtower
+from bench_queue import EXTRA  # the same inference record as the queue benchmark
 
 from inferlog import JsonFormatter, QueueHandler
 from inferlog.handlers import CloudWatchHandler
 
 REGION = "us-east-1"
-PAYLOAD = {"messages": [{"role": "user", "content": "x" * 1000}], "max_tokens": 256}
-EXTRA = {
-    "request_id": "018f3a52-7c1e-7d2a-9b1f-3c2d4e5f6a7b",
-    "user_id": "u-123",
-    "model_id": "llm-chat",
-    "model_version": "2026-11-01",
-    "latency_ms": 41.7,
-    "input_token_count": 512,
-    "output_token_count": 128,
-    "temperature": 0.2,
-    "status": "ok",
-    "request_payload": PAYLOAD,
-}
 
 
 def free_port() -> int:

@@ -33,3 +33,15 @@ class RecordCollector(logging.Handler):
     def named(self, name: str) -> list[logging.LogRecord]:
         """The kept records logged on the logger called ``name``."""
         return [record for record in self.records if record.name == name]
+
+
+def isolated_logger(handler: logging.Handler, prefix: str) -> logging.Logger:
+    """A logger of its own (named after ``handler``), at DEBUG, feeding only ``handler``.
+
+    The autouse fixture in ``conftest.py`` removes it again after the test.
+    """
+    logger = logging.getLogger(f"{prefix}.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return logger

@@ -29,7 +29,7 @@ from inferlog.pipeline import Spool, resend
 from tests._fault_proxy import FaultProxy
 from tests._moto_server import DUMMY_CREDENTIALS, logs_client, read_events, streams, unique_group
 from tests.contract_batch_sink import BatchSinkContract, SinkHarness
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, isolated_logger
 
 MakeHandler = Callable[..., CloudWatchHandler]
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,12 +65,8 @@ def make_handler(moto_url: str, tmp_path: Path) -> Iterator[MakeHandler]:
         handler.close()
 
 
-def attach(handler: logging.Handler, name: str = "cw.test") -> logging.Logger:
-    logger = logging.getLogger(f"{name}.{id(handler)}")
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    return logger
+def attach(handler: logging.Handler) -> logging.Logger:
+    return isolated_logger(handler, "cw.test")
 
 
 def arrived(moto_url: str, group: str) -> dict[str, list[dict[str, Any]]]:

@@ -23,7 +23,7 @@ from inferlog.pipeline import Spool, shutdown_all
 from inferlog.pipeline.invocation import flush_per_invocation
 from inferlog.pipeline.retry import RetryPolicy, Verdict
 from inferlog.pipeline.sender import HEALTH_LOGGER_NAME, Entry, SenderSink
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, isolated_logger
 
 
 class Refused(Exception):
@@ -112,12 +112,8 @@ def make_sink(tmp_path: Path) -> Iterator[Any]:
         sink.close()
 
 
-def logger_for(sink: logging.Handler, name: str = "sender.test") -> logging.Logger:
-    logger = logging.getLogger(f"{name}.{id(sink)}")
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(sink)
-    return logger
+def logger_for(sink: logging.Handler) -> logging.Logger:
+    return isolated_logger(sink, "sender.test")
 
 
 def spooled(tmp_path: Path) -> list[dict[str, Any]]:
