@@ -150,7 +150,8 @@ def test_configure_takes_the_handler(moto_url: str, tmp_path: Path) -> None:
     handler = CloudWatchHandler(
         log_group=group, endpoint_url=moto_url, log_stream="configured", **FAST
     )
-    inferlog.configure(handlers=[handler])
+    # No console or file sink: only the CloudWatch one, nothing left on pytest's stderr.
+    inferlog.configure(filename=None, console=False, handlers=[handler])
     try:
         logging.getLogger("cw.configure").warning("through configure")
         inferlog.shutdown(timeout=10)
