@@ -204,13 +204,13 @@ def test_a_refused_construction_leaves_nothing_for_logging_shutdown() -> None:
 
 
 def test_one_sender_thread_serves_every_stream(make_handler: MakeHandler, moto_url: str) -> None:
-    handler = make_handler(log_stream="{model_id}/{level}")
+    handler = make_handler(log_stream="{model_id}/{level}", name="one-sender")
     logger = attach(handler)
     for model in ("fraud", "chat", "vision"):
         logger.info("call", extra={"model_id": model})
     logger.error("no model")
     assert handler.force_flush(10)
-    senders = [t for t in threading.enumerate() if t.name == "inferlog-sender-cw"]
+    senders = [t for t in threading.enumerate() if t.name == "inferlog-sender-one-sender"]
     assert 1 == len(senders)
     assert ["-/ERROR", "chat/INFO", "fraud/INFO", "vision/INFO"] == sorted(
         arrived(moto_url, handler.log_group)

@@ -140,7 +140,7 @@ def test_the_handler_ships_emf_with_the_header_that_extracts_metrics(
             **client,
             emf=True,
             emf_dimensions=["region"],
-            batch_interval=0.01,
+            batch_interval=60,  # one request, sent by the flush
             health_interval=0,
             spool=f"{tmp_path}{os.sep}",
         )
