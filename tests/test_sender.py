@@ -121,9 +121,9 @@ def spooled(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_the_sender_thread_starts_with_the_first_record_not_in_init(make_sink: Any) -> None:
-    sink = make_sink()
+    sink = make_sink(name="lazy-start")
     assert not sink.started
-    assert not [t for t in threading.enumerate() if t.name.startswith("inferlog-sender-memory0")]
+    assert not [t for t in threading.enumerate() if t.name == "inferlog-sender-lazy-start"]
     logger_for(sink).info("one")
     assert sink.started
     assert sink.force_flush(5)
