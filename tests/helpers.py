@@ -45,3 +45,27 @@ def isolated_logger(handler: logging.Handler, prefix: str) -> logging.Logger:
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
     return logger
+
+
+def wait_for_child(pid: int, timeout: float) -> int:
+    """Reap forked child ``pid`` and return its exit code; kill it and fail if it hangs.
+
+    Polls ``waitpid`` (a forked child offers nothing else to wait on) until ``timeout``
+    seconds have passed: the deadline proves the child could not hang.
+    """
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    poll = threading.Event()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        poll.wait(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"forked child {pid} still running after {timeout} s")

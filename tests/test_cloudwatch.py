@@ -29,7 +29,7 @@ from inferlog.pipeline import Spool, resend
 from tests._fault_proxy import FaultProxy
 from tests._moto_server import DUMMY_CREDENTIALS, logs_client, read_events, streams, unique_group
 from tests.contract_batch_sink import BatchSinkContract, SinkHarness
-from tests.helpers import RecordCollector, isolated_logger
+from tests.helpers import RecordCollector, isolated_logger, wait_for_child
 
 MakeHandler = Callable[..., CloudWatchHandler]
 ROOT = Path(__file__).resolve().parent.parent
@@ -564,16 +564,7 @@ def test_a_forked_child_ships_with_a_client_of_its_own(
             code = 0 if handler.force_flush(10) else 2
         finally:
             os._exit(code)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        handler.wait_cancelled(0.02)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        pytest.fail("the forked child hung")
-    assert 0 == os.waitstatus_to_exitcode(status)
+    assert 0 == wait_for_child(pid, 30)
     shipped = arrived(moto_url, handler.log_group)
     assert ["parent"] == [r["message"] for r in shipped[f"test-{os.getpid()}"]]
     assert ["child"] == [r["message"] for r in shipped[f"test-{pid}"]]

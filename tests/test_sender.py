@@ -23,7 +23,7 @@ from inferlog.pipeline import Spool, shutdown_all
 from inferlog.pipeline.invocation import flush_per_invocation
 from inferlog.pipeline.retry import RetryPolicy, Verdict
 from inferlog.pipeline.sender import HEALTH_LOGGER_NAME, Entry, SenderSink
-from tests.helpers import RecordCollector, isolated_logger
+from tests.helpers import RecordCollector, isolated_logger, wait_for_child
 
 
 class Refused(Exception):
@@ -404,15 +404,7 @@ def test_a_forked_child_gets_an_empty_buffer_and_its_own_sender(make_sink: Any) 
         finally:
             os._exit(0)
     os.close(write_end)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        sink.wait_cancelled(0.01)
-    else:
-        os.kill(pid, 9)
-        pytest.fail("the forked child hung")
+    assert 0 == wait_for_child(pid, 10)
     answer = os.read(read_end, 1000).decode()
     os.close(read_end)
     sink.gate.set()
