@@ -134,8 +134,10 @@ def _filtered(
     # A copy: a stuck sink may still hold the original.
     record = copy_record(record)
     for record_filter in filters:
+        # As logging.Filterer does: a Filter object, or any callable taking the record.
+        check = getattr(record_filter, "filter", record_filter)
         try:
-            kept = record_filter.filter(record)
+            kept = check(record)
         except Exception:  # a filter that fails must not stop the spool
             continue
         if not kept:
