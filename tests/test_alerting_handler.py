@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from inferlog.alerting import FIRING, RESOLVED, AlertEvent, ErrorRateAlertHandler
 from inferlog.pipeline import QueueHandler, shutdown_all
 from tests.helpers import RecordCollector
+from tests.strategies import extras
 
 T0 = 1_800_000_000.0
 
@@ -410,6 +412,19 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
     assert isinstance(handler, ErrorRateAlertHandler)
     assert handler.wait_idle(10)
     assert [(e.rule, e.state) for e in events] == [("latency", FIRING)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(fields=extras)
+def test_any_record_is_counted_or_ignored_and_never_raises(fields: dict[Any, Any]) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(Clock(), events, keys=["region"])
+    record = _record("error")
+    record.__dict__.update(fields)
+    handler.handle(record)
+    handler.evaluate()
+    assert handler.counters.get("records") + handler.counters.get("late") <= 1
+    handler.close()
 
 
 @pytest.mark.parametrize(
