@@ -6,6 +6,7 @@ import http.server
 import json
 import logging
 import logging.config
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -445,3 +446,36 @@ def test_any_record_is_counted_or_ignored_and_never_raises(fields: dict[Any, Any
 def test_bad_options_name_themselves(options: dict[str, Any], named: str) -> None:
     with pytest.raises((ValueError, TypeError), match=named):
         ErrorRateAlertHandler(**options)
+
+
+def test_a_forked_child_watches_its_own_calls(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(clock, events)
+    for _ in range(9):
+        handler.handle(_record("error"))  # one short of min_calls in the parent
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            handler.handle(_record("error"))  # alone in the child: nothing fires
+            ok = handler.wait_idle(5) and events == []
+            for _ in range(9):
+                handler.handle(_record("error"))
+            code = 0 if handler.wait_idle(5) and [e.state for e in events] == [FIRING] else 2
+            code = code if ok else 3
+        finally:
+            os._exit(code)
+    status = None
+    for _ in range(600):
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = raw
+            break
+        threading.Event().wait(0.05)
+    if status is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert events == []  # the parent's own windows are as they were
+    handler.close()
