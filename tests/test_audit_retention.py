@@ -84,7 +84,7 @@ def test_a_deleted_row_after_the_anchor_is_still_found(tmp_path: Path) -> None:
     assert (problem.kind, problem.seq) == ("deleted", 3)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     batches=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6),
     keep=st.integers(min_value=0, max_value=12),

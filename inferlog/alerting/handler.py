@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import weakref
@@ -30,6 +31,7 @@ from typing import Any, Final
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
+from inferlog._safe import safe_str
 from inferlog.alerting._worker import BackgroundWorker, call_guarded
 from inferlog.alerting.events import FIRING, RESOLVED, AlertEvent
 from inferlog.alerting.notifiers import (
@@ -102,7 +104,8 @@ class _KeyState:
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _weight(record: logging.LogRecord) -> float:
@@ -139,7 +142,8 @@ class ErrorRateAlertHandler(BatchSink):
 
     Notifications run on a dispatcher thread, never on the logging thread; a
     notifier that raises is counted (``notifier_errors``) and reported once. The
-    counters are in :attr:`counters`: ``records``, ``late``, ``keys_overflowed``,
+    counters are in :attr:`counters`: ``records``, ``late`` (records older than some
+    rule's window, left out of it), ``keys_overflowed``,
     ``fired``, ``resolved``, ``suppressed`` (firings held back by a cooldown),
     ``notifier_errors``, ``dropped`` (events the dispatcher had no room for).
     """
@@ -246,7 +250,7 @@ class ErrorRateAlertHandler(BatchSink):
         if schema.MODEL_ID not in attributes or schema.STATUS not in attributes:
             return None
         key = tuple(
-            None if (value := attributes.get(name)) is None else str(value)
+            None if (value := attributes.get(name)) is None else safe_str(value)
             for name in self.key_fields
         )
         tokens = _number(attributes.get(schema.OUTPUT_TOKEN_COUNT))
@@ -270,9 +274,9 @@ class ErrorRateAlertHandler(BatchSink):
                     continue
                 key, state = self._state_for(item.key)
                 self.counters.add("records")
-                for rule_state in state.rules:
-                    if not rule_state.window.add(item.observation, now):
-                        self.counters.add("late")
+                kept = [rs.window.add(item.observation, now) for rs in state.rules]
+                if not all(kept):  # older than some rule's window
+                    self.counters.add("late")
                 touched[key] = state
             for key, state in touched.items():
                 if now - state.last_evaluated >= self.evaluate_interval:
