@@ -201,6 +201,23 @@ def test_a_database_that_cannot_be_written_spools_the_batch_and_resend_delivers_
     assert verify(path).ok
 
 
+def test_a_key_that_does_not_match_the_chain_spools_and_says_why(
+    tmp_path: Path, diagnostics: RecordCollector
+) -> None:
+    path = tmp_path / "audit.db"
+    plain = AuditHandler(path, hmac_key_env=None)
+    _attach(plain).info("inference", extra={"model_id": "m", "status": "ok"})
+    plain.close()
+    keyed = AuditHandler(path, hmac_key="k", spool_path=tmp_path / "spool.jsonl")
+    keyed.handle_batch([logging.makeLogRecord({"model_id": "m", "status": "ok", "levelno": 20})])
+    keyed.close()
+
+    assert keyed.counters.get("spooled") == 1
+    assert keyed.counters.get("retried") == 0
+    assert any("HMAC" in m for m in diagnostics.messages)
+    assert verify(path).rows == 1
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [

@@ -36,7 +36,7 @@ from inferlog.audit.chain import DEFAULT_KEY_ENV, resolve_key
 from inferlog.audit.retention import prune_connection
 from inferlog.audit.rows import is_inference_record, record_from_dict, row_from_record
 from inferlog.audit.schema import DEFAULT_BUSY_TIMEOUT, SYNCHRONOUS_MODES, Synchronous
-from inferlog.audit.writer import AuditWriter
+from inferlog.audit.writer import AuditWriter, ChainMismatchError
 from inferlog.pipeline import BatchSink
 from inferlog.pipeline.lifecycle import register_at_fork
 from inferlog.pipeline.spool import Spool, record_to_spill_dict
@@ -237,8 +237,11 @@ class AuditHandler(BatchSink):
         for attempt in range(DEFAULT_WRITE_ATTEMPTS):
             try:
                 self._writer.append(rows)
-            except (sqlite3.Error, OSError) as exc:
+            except ChainMismatchError as exc:  # configuration: no retry can fix it
                 error: Exception = exc
+                break
+            except (sqlite3.Error, OSError) as exc:
+                error = exc
             else:
                 self.counters.add("rows", len(rows))
                 self._maybe_prune()
