@@ -49,16 +49,15 @@ from collections.abc import Callable, Iterable
 from typing import Final, TypedDict
 
 from inferlog import _feedback
-from inferlog._diagnostics import report, report_once
 from inferlog._feedback import FEEDBACK_LOGGERS, divert, shipping, suppress_logging
-from inferlog.pipeline import lifecycle
+from inferlog._validation import check_level, check_seconds
 from inferlog.pipeline._fanout import Fanout
+from inferlog.pipeline._listener import QueueListenerLoop
 from inferlog.pipeline._overflow import (
     DROPPED_LOGGER_NAME,
     OVERFLOW_POLICIES,
     OverflowPolicy,
     choose_victim,
-    dropped_summary,
 )
 from inferlog.pipeline._processes import (
     ProcessQueueHandler,
@@ -104,14 +103,14 @@ __all__ = [
 DEFAULT_QUEUE_SIZE: Final = 10_000
 #: What a full queue gives up: the oldest record below ERROR.
 DEFAULT_OVERFLOW: Final[OverflowPolicy] = "drop_oldest"
-#: Longest a caller waits for room under ``overflow="block"``, in seconds.
-DEFAULT_BLOCK_TIMEOUT: Final = 0.1
+#: Longest a caller waits for room under ``overflow="block"``: None, as long as the
+#: listener runs (back-pressure, no loss). A number of seconds makes block lossy.
+DEFAULT_BLOCK_TIMEOUT: Final[float | None] = None
 #: Records handed to a sink at once, and the queue length that wakes the listener.
 DEFAULT_BATCH_SIZE: Final = 512
 #: Longest a record waits before the listener wakes on its own, in seconds.
 DEFAULT_FLUSH_INTERVAL: Final = 0.1
 
-_LISTENER_THREAD_NAME: Final = "inferlog-queue-listener"
 _ERROR: Final = logging.ERROR
 
 
@@ -141,11 +140,7 @@ _new_object = object.__new__
 # ------------------------------------------------------------------ QueueHandler
 
 
-def _ignore(_count: int) -> None:
-    pass
-
-
-class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
+class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandler):
     """Put records on a bounded queue that one listener thread delivers to ``handlers``.
 
     Args:
@@ -158,9 +153,11 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         queue_size: Records that may wait before ``overflow`` applies.
         overflow: ``"drop_oldest"`` (evict the oldest record below ERROR),
             ``"drop_newest"`` (refuse the incoming record unless it is ERROR+ and a
-            lower one can be evicted), or ``"block"`` (wait up to ``block_timeout``
+            lower one can be evicted), or ``"block"`` (wait for room as long as the
+            listener runs; with ``block_timeout``, at most that long
             for room, then behave as ``drop_newest``).
-        block_timeout: Longest wait under ``"block"``, in seconds.
+        block_timeout: Longest wait under ``"block"``, in seconds; None (the
+            default) waits as long as the listener runs, so nothing is dropped.
         batch_size: Records per ``handle_batch`` call, and the queue length that
             wakes the listener early.
         flush_interval: Longest a record waits before the listener wakes.
@@ -181,10 +178,10 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         self,
         queue: object | None = None,
         *,
-        handlers: Iterable[logging.Handler | str] = (),
+        handlers: Iterable[logging.Handler | str] | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         overflow: OverflowPolicy = DEFAULT_OVERFLOW,
-        block_timeout: float = DEFAULT_BLOCK_TIMEOUT,
+        block_timeout: float | None = DEFAULT_BLOCK_TIMEOUT,
         batch_size: int = DEFAULT_BATCH_SIZE,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
@@ -201,19 +198,19 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
             raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        for name, value in (
-            ("block_timeout", block_timeout),
-            ("shutdown_timeout", shutdown_timeout),
-        ):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        if not isinstance(flush_interval, (int, float)) or flush_interval <= 0:
-            raise ValueError(f"flush_interval must be a number > 0, got {flush_interval!r}")
-        logging.Handler.__init__(self, level)
+        if block_timeout is not None:
+            check_seconds("block_timeout", block_timeout)
+        check_seconds("shutdown_timeout", shutdown_timeout)
+        check_seconds("flush_interval", flush_interval, positive=True)
+        if spill_path is not None and not isinstance(spill_path, (str, os.PathLike)):
+            raise TypeError(f"spill_path must be a str or os.PathLike, got {spill_path!r}")
+        if handle_sigterm not in (True, False):
+            raise TypeError(f"handle_sigterm must be True or False, got {handle_sigterm!r}")
+        logging.Handler.__init__(self, check_level("level", level))
         self.queue = queue  # type: ignore[assignment]  # unused; see the docstring
         self.queue_size = queue_size
         self.overflow: OverflowPolicy = overflow
-        self.block_timeout = float(block_timeout)
+        self.block_timeout = None if block_timeout is None else float(block_timeout)
         self.batch_size = batch_size
         self.flush_interval = float(flush_interval)
         self.shutdown_timeout = float(shutdown_timeout)
@@ -248,6 +245,10 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         self._start_lock = threading.RLock()
         self._inline_lock = threading.RLock()
         self._buffer: collections.deque[logging.LogRecord] = collections.deque()
+        # Records logged by a signal handler that interrupted this thread while it held
+        # the lock: the buffer may be mid-iteration, so they wait here (list.append is
+        # atomic) until the listener moves them in.
+        self._reentrant: list[logging.LogRecord] = []
         self._thread: threading.Thread | None = None
         self._receivers: list[tuple[threading.Thread, threading.Event]] = []
         self._stopping = False
@@ -270,7 +271,7 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         self._spilled = 0
         self._sink_errors = 0
 
-    def _set_specs(self, handlers: Iterable[logging.Handler | str]) -> None:
+    def _set_specs(self, handlers: Iterable[logging.Handler | str] | None) -> None:
         self._sinks = SinkTargets(handlers)
 
     def _resolve_targets(self) -> list[logging.Handler]:
@@ -332,7 +333,7 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
                 ):
                     new = self.prepare(record)
             # enqueue(), inlined for the common case: room in the buffer
-            if self._thread is None or self._closed:
+            if self._thread is None or self._closed or self._lock._is_owned():
                 self.enqueue(new)
                 return rv
             with self._lock:
@@ -371,6 +372,12 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         """Put a prepared record on the buffer, applying the overflow policy."""
         if self._thread is None and not self._closed:
             self.start()
+        if self._lock._is_owned():
+            # Re-entered from a signal handler on this thread: the interrupted code may
+            # be iterating over the buffer, so do not touch it.
+            self._reentrant.append(record)
+            self._poke()
+            return
         with self._lock:
             if self._closed:
                 inline = True
@@ -398,15 +405,21 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         """Apply the overflow policy with the lock held; return the new queue length."""
         buffer = self._buffer
         if self.overflow == "block" and threading.current_thread() is not self._thread:
-            deadline = time.monotonic() + self.block_timeout
+            limit = self.block_timeout
+            deadline = None if limit is None else time.monotonic() + limit
             self._wake.set()
             while len(self._buffer) >= self.queue_size and not self._closed:
-                remaining = deadline - time.monotonic()
+                remaining = self.flush_interval if deadline is None else deadline - time.monotonic()
                 if remaining <= 0:
+                    break
+                listener = self._thread
+                # A listener that was started and has ended will make no room: drop
+                # with a count rather than hang. One still starting (ident None) will.
+                if listener is None or (listener.ident is not None and not listener.is_alive()):
                     break
                 self._waiters += 1
                 try:
-                    self._not_full.wait(remaining)
+                    self._not_full.wait(min(remaining, self.flush_interval))
                 finally:
                     self._waiters -= 1
             buffer = self._buffer
@@ -427,182 +440,11 @@ class QueueHandler(QueueShutdown, logging.handlers.QueueHandler):
         self._count_drop(record)
         return len(buffer)
 
-    # -------------------------------------------------------------- listener side
-
-    def start(self) -> None:
-        """Start the listener thread (done automatically by the first record)."""
-        with self._start_lock:
-            if self._thread is not None or self._closed:
-                return
-            thread = threading.Thread(target=self._run, name=_LISTENER_THREAD_NAME, daemon=True)
-            self._thread = thread
-            lifecycle.register_participant(self)
-            thread.start()
-
-    def _run(self) -> None:
-        shipping.set(True)  # this thread's own context: everything logged here is diverted
-        try:
-            while True:
-                self._wake.wait(self.flush_interval)
-                self._wake.clear()
-                if self._abandon:
-                    return
-                self._drain()
-                if self._abandon:
-                    return
-                if self._flush_wanted > self._flushed_upto or self._stopping:
-                    upto = self._drained_upto
-                    self._flush_targets()
-                    with self._done:
-                        self._flushed_upto = max(self._flushed_upto, upto)
-                        self._done.notify_all()
-                        if self._flush_wanted > self._flushed_upto:
-                            self._wake.set()  # a flush arrived mid-cycle: go round again
-                if self._stopping:
-                    with self._lock:
-                        if not self._buffer:
-                            self._closed = True
-                            return
-        except BaseException as exc:  # pragma: no cover - last line of defence
-            report(logging.ERROR, "queue listener stopped: %s: %s", type(exc).__name__, exc)
-            with self._lock:
-                self._closed = True
-        finally:
-            with self._done:
-                self._done.notify_all()
-
-    def _drain(self) -> None:
-        """Deliver batches until the buffer is empty (or the shutdown gives up)."""
-        while not self._abandon:
-            swapped: collections.deque[logging.LogRecord] | None = None
-            with self._lock:
-                buffer = self._buffer
-                if buffer:
-                    # Swap rather than pop one by one: callers wait on this lock. Only
-                    # the swapped-out deque may be read once the lock is released;
-                    # the current one is filling up again.
-                    self._buffer = collections.deque()
-                    swapped = buffer
-                    self._busy = True  # set under the lock: _drain_here relies on it
-                    if self._waiters:
-                        self._not_full.notify_all()
-                    relieved = len(buffer) < self.queue_size // 2
-                else:
-                    self._drained_upto = self._accepted
-                    relieved = True
-                summary = self._take_summary() if relieved and self._dropped_pending else None
-            taken = list(swapped) if swapped is not None else []
-            if taken:
-                try:
-                    self._deliver(taken)
-                finally:
-                    self._busy = False
-            if summary is not None:
-                self._announce(summary)
-                self._deliver([summary], count=False)
-            if not taken:
-                return
-
-    def _take_summary(self) -> logging.LogRecord | None:
-        """Turn pending drop counts into one summary record (lock held)."""
-        if not self._dropped_pending:
-            return None
-        counts = dict(self._dropped_pending)
-        self._dropped_pending.clear()
-        return dropped_summary(counts, self.overflow, __file__)
-
-    @staticmethod
-    def _announce(summary: logging.LogRecord) -> None:
-        """Put the drop summary on stderr too (called without the lock held)."""
-        report(logging.WARNING, summary.getMessage())
-
-    def _deliver(self, records: list[logging.LogRecord], *, count: bool = True) -> None:
-        """Give ``records`` to every sink (see :class:`~inferlog.pipeline._fanout.Fanout`)."""
-        self._fanout.deliver(
-            records,
-            self._resolve_targets(),
-            step=self.batch_size,
-            deadline=self._deadline,
-            handle_plain=self._plain_entry,
-            on_chunk=self._count_delivered if count else _ignore,
-        )
-
-    def _count_delivered(self, count: int) -> None:
-        self._delivered += count
-
     @staticmethod
     def _plain_entry(target: logging.Handler) -> Callable[[logging.LogRecord], object]:
         # A queue behind this queue (a slow sink given its own) must not take this
         # listener's records for feedback.
         return target._handle_unguarded if isinstance(target, QueueHandler) else target.handle
-
-    def _sink_failed(self, target: logging.Handler, exc: Exception) -> None:
-        self._sink_errors += 1
-        report_once(
-            f"queue-sink-error-{id(target)}",
-            logging.ERROR,
-            "sink %r raised %s: %s; further errors from it are counted, not shown",
-            target,
-            type(exc).__name__,
-            exc,
-        )
-
-    def _flush_targets(self) -> None:
-        for target in self._resolve_targets():
-            try:
-                target.flush()
-            except Exception as exc:
-                self._sink_failed(target, exc)
-
-    def _deliver_inline(self, record: logging.LogRecord) -> None:
-        """After shutdown: deliver on the caller's thread rather than lose the record."""
-        token = shipping.set(True)
-        try:
-            with self._inline_lock:
-                self._deliver([record])
-                self._flush_targets()
-        finally:
-            shipping.reset(token)
-
-    # -------------------------------------------------------------- flush and stats
-
-    def force_flush(self, timeout: float | None = None) -> bool:
-        """Deliver every record queued before the call and flush the sinks.
-
-        Returns True when that finished within ``timeout`` seconds (default: the
-        handler's ``shutdown_timeout``). Returns False at once on the listener thread.
-        """
-        if timeout is None:
-            timeout = self.shutdown_timeout
-        if self._closed:
-            self._flush_targets()
-            return True
-        if threading.current_thread() is self._thread:
-            return False
-        with self._lock:
-            target = self._accepted
-        if target == 0 and self._thread is None:
-            return True
-        self.start()
-        deadline = time.monotonic() + timeout
-        with self._done:
-            self._flush_wanted = max(self._flush_wanted, target)
-        self._wake.set()
-        with self._done:
-            while self._flushed_upto < target:
-                thread = self._thread
-                if self._closed or thread is None or not thread.is_alive():
-                    return self._flushed_upto >= target
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._done.wait(min(remaining, self.flush_interval))
-                self._wake.set()
-        return True
-
-    def flush(self, timeout: float | None = None) -> None:
-        """As :meth:`force_flush`, without the result (the stdlib ``flush`` signature)."""
-        self.force_flush(timeout)
 
     def stats(self) -> QueueStats:
         """Return the handler's counters (a snapshot)."""
