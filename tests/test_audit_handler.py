@@ -8,6 +8,7 @@ import logging.config
 import os
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +219,46 @@ def test_a_key_that_does_not_match_the_chain_spools_and_says_why(
     assert verify(path).rows == 1
 
 
+def test_a_forked_child_writes_to_the_same_chain_through_its_own_connection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.db"
+    handler = AuditHandler(path, synchronous="NORMAL")
+    log = _attach(handler)
+    log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "parent-1"})
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "child"})
+            handler.close()
+            code = 0 if handler.counters.get("rows") == 2 else 2
+        finally:
+            os._exit(code)
+    status = None
+    for _ in range(600):
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = raw
+            break
+        threading.Event().wait(0.05)
+    if status is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung")
+    assert os.waitstatus_to_exitcode(status) == 0
+    log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "parent-2"})
+    handler.close()
+    assert [r["request_id"] for r in _rows(path)] == ["parent-1", "child", "parent-2"]
+    assert verify(path).ok
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [
         ({"synchronous": "OFF"}, "synchronous"),
         ({"retention_max_rows": -1}, "retention_max_rows"),
+        ({"retention_max_bytes": 1.5}, "retention_max_bytes"),
         ({"retention_max_age": "old"}, "retention_max_age"),
         ({"store_raw_payloads": "yes"}, "store_raw_payloads"),
         ({"store_raw_payloads": True, "redaction": {"default_mode": "hash"}}, "redaction"),

@@ -107,6 +107,8 @@ class AuditHandler(BatchSink):
         busy_timeout: Seconds to wait for another process's write transaction.
         retention_max_age: Delete rows older than this many seconds (None: keep).
         retention_max_rows: Keep at most this many rows (None: no limit).
+        retention_max_bytes: Keep the rows within about this many bytes of the file
+            (None: no limit); the oldest go first.
         retention_interval: Least seconds between two retention runs.
         spool_path: Where batches that cannot be written are spooled (a file or
             directory; default: the temp directory). Send them again with
@@ -130,6 +132,7 @@ class AuditHandler(BatchSink):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         retention_max_age: float | None = None,
         retention_max_rows: int | None = None,
+        retention_max_bytes: int | None = None,
         retention_interval: float = DEFAULT_RETENTION_INTERVAL,
         spool_path: str | os.PathLike[str] | None = None,
         level: int | str = logging.NOTSET,
@@ -144,6 +147,7 @@ class AuditHandler(BatchSink):
         _optional_number("busy_timeout", busy_timeout)
         _optional_number("retention_max_age", retention_max_age)
         _optional_number("retention_max_rows", retention_max_rows, integer=True)
+        _optional_number("retention_max_bytes", retention_max_bytes, integer=True)
         _optional_number("retention_interval", retention_interval)
         if not isinstance(store_raw_payloads, bool):
             raise TypeError(f"store_raw_payloads must be True or False, got {store_raw_payloads!r}")
@@ -156,6 +160,7 @@ class AuditHandler(BatchSink):
             raise ValueError("redaction options have no effect with store_raw_payloads=True")
         self.retention_max_age = retention_max_age
         self.retention_max_rows = retention_max_rows
+        self.retention_max_bytes = retention_max_bytes
         self.retention_interval = float(retention_interval)
         self._last_retention = float("-inf")
         self._spool = Spool(spool_path)
@@ -281,7 +286,11 @@ class AuditHandler(BatchSink):
         )
 
     def _maybe_prune(self) -> None:
-        if self.retention_max_age is None and self.retention_max_rows is None:
+        if (
+            self.retention_max_age is None
+            and self.retention_max_rows is None
+            and self.retention_max_bytes is None
+        ):
             return
         now = time.monotonic()
         if now - self._last_retention < self.retention_interval:
@@ -293,6 +302,7 @@ class AuditHandler(BatchSink):
                     conn,
                     max_age=self.retention_max_age,
                     max_rows=self.retention_max_rows,
+                    max_bytes=self.retention_max_bytes,
                     now=time.time(),
                 )
             )
