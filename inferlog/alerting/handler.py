@@ -281,9 +281,12 @@ class ErrorRateAlertHandler(BatchSink):
             for key, state in touched.items():
                 if now - state.last_evaluated >= self.evaluate_interval:
                     events += self._judge(key, state, now)
+            # Queued under the lock, so that a tick's "resolved" can never overtake
+            # the "firing" it follows (the dispatcher takes this lock only while it holds
+            # none of its own).
+            self._send(events)
         if touched and not self._started:
             self._start_threads()
-        self._send(events)
         return len(items)
 
     def _after_fork_in_child(self) -> None:
@@ -400,7 +403,7 @@ class ErrorRateAlertHandler(BatchSink):
                     idle.append(key)
             for key in idle:
                 del self._keys[key]
-        self._send(events)
+            self._send(events)
         return events
 
     def _forgettable(self, state: _KeyState, now: float) -> bool:
