@@ -259,6 +259,8 @@ def test_a_forked_child_writes_to_the_same_chain_through_its_own_connection(
         ({"synchronous": "OFF"}, "synchronous"),
         ({"retention_max_rows": -1}, "retention_max_rows"),
         ({"retention_max_bytes": 1.5}, "retention_max_bytes"),
+        ({"busy_timeout": None}, "busy_timeout"),
+        ({"retention_interval": -1}, "retention_interval"),
         ({"retention_max_age": "old"}, "retention_max_age"),
         ({"store_raw_payloads": "yes"}, "store_raw_payloads"),
         ({"store_raw_payloads": True, "redaction": {"default_mode": "hash"}}, "redaction"),

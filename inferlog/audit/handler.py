@@ -144,11 +144,16 @@ class AuditHandler(BatchSink):
         _check_writable(self.path)
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
-        _optional_number("busy_timeout", busy_timeout)
+        for name, seconds in (
+            ("busy_timeout", busy_timeout),
+            ("retention_interval", retention_interval),
+        ):
+            if seconds is None:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got None")
+            _optional_number(name, seconds)
         _optional_number("retention_max_age", retention_max_age)
         _optional_number("retention_max_rows", retention_max_rows, integer=True)
         _optional_number("retention_max_bytes", retention_max_bytes, integer=True)
-        _optional_number("retention_interval", retention_interval)
         if not isinstance(store_raw_payloads, bool):
             raise TypeError(f"store_raw_payloads must be True or False, got {store_raw_payloads!r}")
         if hmac_key is not None and not isinstance(hmac_key, str):
