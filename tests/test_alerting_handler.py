@@ -383,6 +383,38 @@ def test_a_hanging_receiver_times_out_and_is_given_up(clock: Clock) -> None:
         silent.close()
 
 
+DICTCONFIG_EVENTS: list[AlertEvent] = []
+
+
+def test_callbacks_given_as_ext_names_in_dictconfig_are_resolved(clock: Clock) -> None:
+    DICTCONFIG_EVENTS.clear()
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {
+                "alerts": {
+                    "class": "inferlog.alerting.ErrorRateAlertHandler",
+                    "rules": [{"type": "error_rate", "rate": 0.1, "min_calls": 10}],
+                    "callbacks": [f"ext://{__name__}.DICTCONFIG_EVENTS.append"],
+                    "alert_logger": None,
+                    "evaluate_interval": 0,
+                    "tick_interval": None,
+                    "clock": clock,
+                }
+            },
+            "loggers": {"test.ext": {"handlers": ["alerts"], "propagate": False}},
+        }
+    )
+    log = logging.getLogger("test.ext")
+    for _ in range(10):
+        log.handle(_record("error"))
+    handler = log.handlers[0]
+    assert isinstance(handler, ErrorRateAlertHandler)
+    assert handler.wait_idle(10)
+    assert [e.state for e in DICTCONFIG_EVENTS] == [FIRING]
+
+
 def test_rules_come_from_dictconfig(clock: Clock) -> None:
     events: list[AlertEvent] = []
     logging.config.dictConfig(

@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
@@ -59,6 +59,8 @@ __all__ = [
     "OTHER_KEY",
     "ErrorRateAlertHandler",
 ]
+
+_T = TypeVar("_T")
 
 #: Keys tracked at most; records of further keys share the ``"<other>"`` key.
 DEFAULT_MAX_KEYS: Final = 1000
@@ -99,6 +101,15 @@ class _KeyState:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = [_RuleState(rule.new_window()) for rule in rules]
         self.last_evaluated = float("-inf")
+
+
+def _items(values: Iterable[_T]) -> list[_T]:
+    """The items of ``values``; from a ``dictConfig`` list, with ``ext://`` names resolved."""
+    if isinstance(values, list):
+        # dictConfig's ConvertingList resolves "ext://module.name" when indexed, not
+        # when iterated.
+        return [values[i] for i in range(len(values))]
+    return list(values)
 
 
 def _number(value: object) -> float | None:
@@ -201,7 +212,7 @@ class ErrorRateAlertHandler(BatchSink):
         check_webhook_options(
             webhook_timeout, webhook_retries, webhook_backoff, DEFAULT_WEBHOOK_QUEUE_SIZE
         )
-        built: list[Notifier] = [CallbackNotifier(cb) for cb in callbacks]
+        built: list[Notifier] = [CallbackNotifier(cb) for cb in _items(callbacks)]
         if alert_logger is not None:
             built.append(
                 LogNotifier(alert_logger, level=alert_level, resolved_level=resolved_level)
@@ -216,7 +227,7 @@ class ErrorRateAlertHandler(BatchSink):
                     headers=webhook_headers,
                 )
             )
-        for notifier in notifiers:
+        for notifier in _items(notifiers):
             if not callable(getattr(notifier, "notify", None)):
                 raise TypeError(f"notifiers must have a notify(event) method, got {notifier!r}")
             built.append(notifier)
