@@ -17,7 +17,7 @@ from hypothesis import given, settings
 
 from inferlog.alerting import FIRING, RESOLVED, AlertEvent, ErrorRateAlertHandler
 from inferlog.pipeline import QueueHandler, shutdown_all
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, wait_for_child
 from tests.strategies import extras
 
 T0 = 1_800_000_000.0
@@ -370,7 +370,7 @@ def test_a_hanging_receiver_times_out_and_is_given_up(clock: Clock) -> None:
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/alerts"
     try:
         handler = _handler(
-            clock, [], webhook_url=url, webhook_timeout=0.2, webhook_retries=1, webhook_backoff=0
+            clock, [], webhook_url=url, webhook_timeout=0.2, webhook_retries=1, webhook_backoff=0.01
         )
         for _ in range(10):
             handler.handle(_record("error"))
@@ -471,6 +471,8 @@ def test_any_record_is_counted_or_ignored_and_never_raises(fields: dict[Any, Any
         ({"max_keys": 0}, "max_keys"),
         ({"webhook_url": "ftp://x"}, "webhook_url"),
         ({"webhook_retries": -1}, "webhook_retries"),
+        ({"webhook_backoff": 0}, "webhook_backoff"),
+        ({"webhook_timeout": float("nan")}, "webhook_timeout"),
         ({"evaluate_interval": -1}, "evaluate_interval"),
         ({"keys": "region"}, "keys"),
         ({"callbacks": [42]}, "callbacks"),
@@ -498,17 +500,6 @@ def test_a_forked_child_watches_its_own_calls(clock: Clock) -> None:
             code = code if ok else 3
         finally:
             os._exit(code)
-    status = None
-    for _ in range(600):
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = raw
-            break
-        threading.Event().wait(0.05)
-    if status is None:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child hung")
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for_child(pid) == 0
     assert events == []  # the parent's own windows are as they were
     handler.close()

@@ -8,7 +8,6 @@ import logging.config
 import os
 import sqlite3
 import stat
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import inferlog
 from inferlog.audit import AuditHandler, find_calls, verify
 from inferlog.pipeline import QueueHandler, resend
 from inferlog.sampling import SamplingFilter
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, wait_for_child
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -235,18 +234,7 @@ def test_a_forked_child_writes_to_the_same_chain_through_its_own_connection(
             code = 0 if handler.counters.get("rows") == 2 else 2
         finally:
             os._exit(code)
-    status = None
-    for _ in range(600):
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = raw
-            break
-        threading.Event().wait(0.05)
-    if status is None:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child hung")
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for_child(pid) == 0
     log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "parent-2"})
     handler.close()
     assert [r["request_id"] for r in _rows(path)] == ["parent-1", "child", "parent-2"]
