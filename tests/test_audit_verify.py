@@ -67,6 +67,24 @@ def test_an_edited_row_is_named(db: Path) -> None:
     assert (problem.kind, problem.seq, problem.request_id) == ("edited", 7, "req-6")
 
 
+def test_an_edited_row_whose_own_hash_was_recomputed_is_named(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        names = [name for name, _ in CONTENT_COLUMNS]
+        conn.execute("UPDATE audit_log SET status = 'ok' WHERE seq = 1")
+        values = conn.execute(f"SELECT {', '.join(names)} FROM audit_log WHERE seq = 1").fetchone()
+        conn.execute(
+            "UPDATE audit_log SET row_hash = ? WHERE seq = 1",
+            (row_digest(GENESIS_HASH, list(values)),),
+        )
+    conn.close()
+
+    problem = verify(db).problem
+
+    assert problem is not None
+    assert (problem.kind, problem.seq, problem.request_id) == ("edited", 1, "req-0")
+
+
 def test_an_edited_last_row_is_named(db: Path) -> None:
     _execute(db, "UPDATE audit_log SET response_payload = '\"changed\"' WHERE seq = 10")
 
