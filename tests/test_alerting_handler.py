@@ -50,18 +50,26 @@ def _record(status: str = "ok", at: float = T0, **fields: Any) -> logging.LogRec
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that keeps every JSON body POSTed to it."""
+    """A real HTTP server on 127.0.0.1 that keeps every JSON body POSTed to it.
 
-    def __init__(self) -> None:
+    With ``hang=True`` it reads each request and then never answers (until closed).
+    """
+
+    def __init__(self, hang: bool = False) -> None:
         bodies: list[dict[str, Any]] = []
-        lock = threading.Lock()
+        self.arrived = arrived = threading.Condition()
+        self.released = released = threading.Event()
 
         class _Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
-                with lock:  # before answering: the client counts it sent on the answer
+                with arrived:  # before answering: the client counts it sent on the answer
                     bodies.append(body)
+                    arrived.notify_all()
+                if hang:
+                    released.wait(30)
+                    return
                 self.send_response(204)
                 self.end_headers()
 
@@ -74,7 +82,13 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` bodies have arrived."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.bodies) >= count, timeout)
+
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -364,23 +378,26 @@ def test_a_receiver_that_is_down_changes_nothing_for_logging(
 
 
 def test_a_hanging_receiver_times_out_and_is_given_up(clock: Clock) -> None:
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # accepts connections (backlog) but never answers
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/alerts"
+    hanging = Receiver(hang=True)
     try:
         handler = _handler(
-            clock, [], webhook_url=url, webhook_timeout=0.2, webhook_retries=1, webhook_backoff=0.01
+            clock,
+            [],
+            webhook_url=hanging.url,
+            webhook_timeout=0.2,
+            webhook_retries=1,
+            webhook_backoff=0.01,
         )
         for _ in range(10):
             handler.handle(_record("error"))
         assert handler.counters.get("records") == 10
         assert handler.wait_idle(30)
         webhook = handler.notifiers[-1]
-        assert webhook.counters.get("failed") == 1  # type: ignore[attr-defined]
+        assert webhook.counters.snapshot() == {"failed": 1, "retries": 1}  # type: ignore[attr-defined]
+        assert hanging.wait_for(2)  # the request arrived, twice; no answer came
         handler.close()
     finally:
-        silent.close()
+        hanging.close()
 
 
 DICTCONFIG_EVENTS: list[AlertEvent] = []
