@@ -189,20 +189,27 @@ class QueueShutdown:
         listener.join(CANCEL_GRACE_SECONDS)
 
     def _spool(
-        self, target: logging.Handler, records: list[logging.LogRecord], result: ShutdownReport
+        self,
+        target: logging.Handler,
+        records: list[logging.LogRecord],
+        result: ShutdownReport | None,
+        reason: str = "undelivered at the shutdown deadline",
     ) -> None:
+        """Spool ``records`` for ``target``, after its filters; count them."""
         index = next((i for i, t in enumerate(self._resolve_targets()) if t is target), 0)
         count, where = spill_records(
             records,
             self.spill_path,
             list(target.filters),
             sink=sink_name(target, index),
+            reason=reason,
             formatter=target.formatter,
         )
         self._spilled += count
-        result.spilled += count
-        if where and where not in result.spill_paths:
-            result.spill_paths.append(where)
+        if result is not None:
+            result.spilled += count
+            if where and where not in result.spill_paths:
+                result.spill_paths.append(where)
 
     def _drain_here(self, listener: threading.Thread | None, deadline: float) -> None:
         """Deliver the buffer on this thread, which holds the lock; stop at ``deadline``."""
