@@ -351,6 +351,19 @@ def test_shutdown_delivers_the_events_still_on_their_way_to_the_webhook(
     assert [b["state"] for b in receiver.bodies] == ["firing"]
 
 
+def test_shutdown_judges_once_more_so_a_last_burst_still_alerts(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(clock, events, evaluate_interval=3600)
+    for _ in range(10):  # judged at the first record only: one call, too few
+        handler.handle(_record("error"))
+    assert handler.wait_idle(10)
+    assert events == []
+
+    shutdown_all(10)
+
+    assert [e.state for e in events] == [FIRING]
+
+
 def _refused_url() -> str:
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
