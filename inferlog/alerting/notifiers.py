@@ -51,7 +51,7 @@ _MAX_BACKOFF: Final = 30.0
 _MAX_RETRY_TIME: Final = 300.0
 #: Events that may wait for the webhook before new ones are dropped (and counted).
 DEFAULT_WEBHOOK_QUEUE_SIZE: Final = 1000
-# Client errors that a retry cannot fix; 408 and 429 are worth retrying.
+# The client errors worth retrying (timeout, too early, throttled); other 4xx are final.
 _RETRYABLE_4XX: Final = frozenset({408, 425, 429})
 
 
