@@ -416,8 +416,8 @@ def test_a_hanging_receiver_times_out_and_is_given_up(clock: Clock) -> None:
 DICTCONFIG_EVENTS: list[AlertEvent] = []
 
 
-def test_callbacks_given_as_ext_names_in_dictconfig_are_resolved(clock: Clock) -> None:
-    DICTCONFIG_EVENTS.clear()
+def _configured(clock: Clock, rules: list[dict[str, Any]], callback: Any) -> logging.Logger:
+    """A logger whose one handler is an alert handler built by dictConfig."""
     logging.config.dictConfig(
         {
             "version": 1,
@@ -425,40 +425,8 @@ def test_callbacks_given_as_ext_names_in_dictconfig_are_resolved(clock: Clock) -
             "handlers": {
                 "alerts": {
                     "class": "inferlog.alerting.ErrorRateAlertHandler",
-                    "rules": [{"type": "error_rate", "rate": 0.1, "min_calls": 10}],
-                    "callbacks": [f"ext://{__name__}.DICTCONFIG_EVENTS.append"],
-                    "alert_logger": None,
-                    "evaluate_interval": 0,
-                    "tick_interval": None,
-                    "clock": clock,
-                }
-            },
-            "loggers": {"test.ext": {"handlers": ["alerts"], "propagate": False}},
-        }
-    )
-    log = logging.getLogger("test.ext")
-    for _ in range(10):
-        log.handle(_record("error"))
-    handler = log.handlers[0]
-    assert isinstance(handler, ErrorRateAlertHandler)
-    assert handler.wait_idle(10)
-    assert [e.state for e in DICTCONFIG_EVENTS] == [FIRING]
-
-
-def test_rules_come_from_dictconfig(clock: Clock) -> None:
-    events: list[AlertEvent] = []
-    logging.config.dictConfig(
-        {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "handlers": {
-                "alerts": {
-                    "class": "inferlog.alerting.ErrorRateAlertHandler",
-                    "rules": [
-                        {"type": "error_rate", "rate": 0.05, "window": 300, "min_calls": 10},
-                        {"type": "latency", "threshold_ms": 500, "quantile": 0.95, "min_calls": 10},
-                    ],
-                    "callbacks": [events.append],
+                    "rules": rules,
+                    "callbacks": [callback],
                     "alert_logger": None,
                     "evaluate_interval": 0,
                     "tick_interval": None,
@@ -468,12 +436,33 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
             "loggers": {"test.dict": {"handlers": ["alerts"], "propagate": False}},
         }
     )
-    log = logging.getLogger("test.dict")
-    for _ in range(10):
-        log.handle(_record("ok", latency_ms=900.0))
+    return logging.getLogger("test.dict")
+
+
+def _log_and_wait(log: logging.Logger, count: int, **fields: Any) -> None:
+    for _ in range(count):
+        log.handle(_record(**fields))
     handler = log.handlers[0]
     assert isinstance(handler, ErrorRateAlertHandler)
     assert handler.wait_idle(10)
+
+
+def test_callbacks_given_as_ext_names_in_dictconfig_are_resolved(clock: Clock) -> None:
+    DICTCONFIG_EVENTS.clear()
+    rules = [{"type": "error_rate", "rate": 0.1, "min_calls": 10}]
+    log = _configured(clock, rules, f"ext://{__name__}.DICTCONFIG_EVENTS.append")
+    _log_and_wait(log, 10, status="error")
+    assert [e.state for e in DICTCONFIG_EVENTS] == [FIRING]
+
+
+def test_rules_come_from_dictconfig(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    rules = [
+        {"type": "error_rate", "rate": 0.05, "window": 300, "min_calls": 10},
+        {"type": "latency", "threshold_ms": 500, "quantile": 0.95, "min_calls": 10},
+    ]
+    log = _configured(clock, rules, events.append)
+    _log_and_wait(log, 10, status="ok", latency_ms=900.0)
     assert [(e.rule, e.state) for e in events] == [("latency", FIRING)]
 
 
