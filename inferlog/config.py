@@ -109,6 +109,18 @@ def _console_handler(
         mode = "auto"
     if mode not in _CONSOLE_MODES:
         raise ValueError(f"console must be one of {_CONSOLE_MODES}, True or False; got {mode!r}")
+    if mode == "auto":
+        from inferlog.handlers._gcp_options import detect_google_runtime
+
+        if detect_google_runtime(os.environ) is not None:
+            # Cloud Run, GKE, Cloud Functions: the platform's agent reads JSON lines
+            # from stdout, with its own fields for severity, trace and labels.
+            from inferlog.handlers.stdout import StructuredStdoutHandler
+
+            agent = StructuredStdoutHandler()
+            agent.set_name("inferlog.console")
+            agent.setFormatter(json_formatter)
+            return agent
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("inferlog.console")
     pretty = mode == "pretty" or (mode == "auto" and sys.stderr.isatty())
@@ -250,7 +262,11 @@ def configure(
     Args:
         filename: the JSON lines file; None for no file sink.
         console: ``"auto"``, ``"pretty"`` (:class:`~inferlog.formatting.ConsoleFormatter`),
-            ``"json"``, True (= ``"auto"``) or False (no console sink).
+            ``"json"``, True (= ``"auto"``) or False (no console sink). ``"auto"`` is
+            JSON lines on stdout with the logging agent's fields
+            (:class:`~inferlog.handlers.StructuredStdoutHandler`) on Cloud Run, GKE
+            and Cloud Functions (told by their documented environment variables),
+            the readable layout on a terminal, and JSON lines on stderr otherwise.
         level: the level set on each logger in ``loggers``.
         loggers: a logger name or a list of names to attach the queue to; ``""`` is
             the root logger.

@@ -6,16 +6,19 @@ import http.server
 import json
 import logging
 import logging.config
+import os
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from inferlog.alerting import FIRING, RESOLVED, AlertEvent, ErrorRateAlertHandler
 from inferlog.pipeline import QueueHandler, shutdown_all
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, wait_for_child
+from tests.strategies import extras
 
 T0 = 1_800_000_000.0
 
@@ -47,18 +50,26 @@ def _record(status: str = "ok", at: float = T0, **fields: Any) -> logging.LogRec
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that keeps every JSON body POSTed to it."""
+    """A real HTTP server on 127.0.0.1 that keeps every JSON body POSTed to it.
 
-    def __init__(self) -> None:
+    With ``hang=True`` it reads each request and then never answers (until closed).
+    """
+
+    def __init__(self, hang: bool = False) -> None:
         bodies: list[dict[str, Any]] = []
-        lock = threading.Lock()
+        self.arrived = arrived = threading.Condition()
+        self.released = released = threading.Event()
 
         class _Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
-                with lock:  # before answering: the client counts it sent on the answer
+                with arrived:  # before answering: the client counts it sent on the answer
                     bodies.append(body)
+                    arrived.notify_all()
+                if hang:
+                    released.wait(30)
+                    return
                 self.send_response(204)
                 self.end_headers()
 
@@ -71,7 +82,13 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` bodies have arrived."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.bodies) >= count, timeout)
+
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -334,6 +351,19 @@ def test_shutdown_delivers_the_events_still_on_their_way_to_the_webhook(
     assert [b["state"] for b in receiver.bodies] == ["firing"]
 
 
+def test_shutdown_judges_once_more_so_a_last_burst_still_alerts(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(clock, events, evaluate_interval=3600)
+    for _ in range(10):  # judged at the first record only: one call, too few
+        handler.handle(_record("error"))
+    assert handler.wait_idle(10)
+    assert events == []
+
+    shutdown_all(10)
+
+    assert [e.state for e in events] == [FIRING]
+
+
 def _refused_url() -> str:
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
@@ -361,27 +391,33 @@ def test_a_receiver_that_is_down_changes_nothing_for_logging(
 
 
 def test_a_hanging_receiver_times_out_and_is_given_up(clock: Clock) -> None:
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # accepts connections (backlog) but never answers
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/alerts"
+    hanging = Receiver(hang=True)
     try:
         handler = _handler(
-            clock, [], webhook_url=url, webhook_timeout=0.2, webhook_retries=1, webhook_backoff=0
+            clock,
+            [],
+            webhook_url=hanging.url,
+            webhook_timeout=0.2,
+            webhook_retries=1,
+            webhook_backoff=0.01,
         )
         for _ in range(10):
             handler.handle(_record("error"))
         assert handler.counters.get("records") == 10
         assert handler.wait_idle(30)
         webhook = handler.notifiers[-1]
-        assert webhook.counters.get("failed") == 1  # type: ignore[attr-defined]
+        assert webhook.counters.snapshot() == {"failed": 1, "retries": 1}  # type: ignore[attr-defined]
+        assert hanging.wait_for(2)  # the request arrived, twice; no answer came
         handler.close()
     finally:
-        silent.close()
+        hanging.close()
 
 
-def test_rules_come_from_dictconfig(clock: Clock) -> None:
-    events: list[AlertEvent] = []
+DICTCONFIG_EVENTS: list[AlertEvent] = []
+
+
+def _configured(clock: Clock, rules: list[dict[str, Any]], callback: Any) -> logging.Logger:
+    """A logger whose one handler is an alert handler built by dictConfig."""
     logging.config.dictConfig(
         {
             "version": 1,
@@ -389,11 +425,8 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
             "handlers": {
                 "alerts": {
                     "class": "inferlog.alerting.ErrorRateAlertHandler",
-                    "rules": [
-                        {"type": "error_rate", "rate": 0.05, "window": 300, "min_calls": 10},
-                        {"type": "latency", "threshold_ms": 500, "quantile": 0.95, "min_calls": 10},
-                    ],
-                    "callbacks": [events.append],
+                    "rules": rules,
+                    "callbacks": [callback],
                     "alert_logger": None,
                     "evaluate_interval": 0,
                     "tick_interval": None,
@@ -403,13 +436,48 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
             "loggers": {"test.dict": {"handlers": ["alerts"], "propagate": False}},
         }
     )
-    log = logging.getLogger("test.dict")
-    for _ in range(10):
-        log.handle(_record("ok", latency_ms=900.0))
+    return logging.getLogger("test.dict")
+
+
+def _log_and_wait(log: logging.Logger, count: int, **fields: Any) -> None:
+    for _ in range(count):
+        log.handle(_record(**fields))
     handler = log.handlers[0]
     assert isinstance(handler, ErrorRateAlertHandler)
     assert handler.wait_idle(10)
+
+
+def test_callbacks_given_as_ext_names_in_dictconfig_are_resolved(clock: Clock) -> None:
+    DICTCONFIG_EVENTS.clear()
+    rules = [{"type": "error_rate", "rate": 0.1, "min_calls": 10}]
+    log = _configured(clock, rules, f"ext://{__name__}.DICTCONFIG_EVENTS.append")
+    _log_and_wait(log, 10, status="error")
+    assert [e.state for e in DICTCONFIG_EVENTS] == [FIRING]
+
+
+def test_rules_come_from_dictconfig(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    rules = [
+        {"type": "error_rate", "rate": 0.05, "window": 300, "min_calls": 10},
+        {"type": "latency", "threshold_ms": 500, "quantile": 0.95, "min_calls": 10},
+    ]
+    log = _configured(clock, rules, events.append)
+    _log_and_wait(log, 10, status="ok", latency_ms=900.0)
     assert [(e.rule, e.state) for e in events] == [("latency", FIRING)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(fields=extras)
+def test_any_record_is_counted_or_ignored_and_never_raises(fields: dict[Any, Any]) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(Clock(), events, keys=["region"])
+    record = _record("error")
+    record.__dict__.update(fields)
+    handler.handle(record)
+    handler.evaluate()
+    assert handler.counters.get("records") <= 1
+    assert handler.counters.get("late") <= handler.counters.get("records")
+    handler.close()
 
 
 @pytest.mark.parametrize(
@@ -422,6 +490,8 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
         ({"max_keys": 0}, "max_keys"),
         ({"webhook_url": "ftp://x"}, "webhook_url"),
         ({"webhook_retries": -1}, "webhook_retries"),
+        ({"webhook_backoff": 0}, "webhook_backoff"),
+        ({"webhook_timeout": float("nan")}, "webhook_timeout"),
         ({"evaluate_interval": -1}, "evaluate_interval"),
         ({"keys": "region"}, "keys"),
         ({"callbacks": [42]}, "callbacks"),
@@ -430,3 +500,25 @@ def test_rules_come_from_dictconfig(clock: Clock) -> None:
 def test_bad_options_name_themselves(options: dict[str, Any], named: str) -> None:
     with pytest.raises((ValueError, TypeError), match=named):
         ErrorRateAlertHandler(**options)
+
+
+def test_a_forked_child_watches_its_own_calls(clock: Clock) -> None:
+    events: list[AlertEvent] = []
+    handler = _handler(clock, events)
+    for _ in range(9):
+        handler.handle(_record("error"))  # one short of min_calls in the parent
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            handler.handle(_record("error"))  # alone in the child: nothing fires
+            ok = handler.wait_idle(5) and events == []
+            for _ in range(9):
+                handler.handle(_record("error"))
+            code = 0 if handler.wait_idle(5) and [e.state for e in events] == [FIRING] else 2
+            code = code if ok else 3
+        finally:
+            os._exit(code)
+    assert wait_for_child(pid) == 0
+    assert events == []  # the parent's own windows are as they were
+    handler.close()

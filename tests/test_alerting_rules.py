@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inferlog.alerting.rules import (
     ErrorRateRule,
@@ -96,3 +98,46 @@ def test_output_token_shift_stays_quiet_within_the_change() -> None:
         window.add(Observation(NOW - 5, False, output_tokens=260), NOW)
     verdict = rule.evaluate(window, NOW)
     assert (verdict.holds, verdict.clear) == (False, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.dictionaries(
+        st.sampled_from(
+            [
+                "type",
+                "name",
+                "rate",
+                "window",
+                "slices",
+                "min_calls",
+                "cooldown",
+                "quantile",
+                "threshold_ms",
+                "baseline",
+                "change",
+                "other",
+            ]
+        ),
+        st.one_of(
+            st.sampled_from(["error_rate", "latency", "output_tokens_shift"]),
+            st.none(),
+            st.booleans(),
+            st.integers(-5, 5000),
+            st.floats(),
+            st.text(max_size=5),
+        ),
+    )
+)
+def test_any_rule_dict_builds_a_valid_rule_or_names_what_is_wrong(spec: dict[str, object]) -> None:
+    try:
+        rule = build_rule(spec)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        rule = None
+    if rule is None:
+        assert "rule" in message  # every error says which rule or option
+        return
+    window = rule.new_window()
+    window.add(Observation(NOW, True, latency_ms=5.0, output_tokens=3.0), NOW)
+    rule.evaluate(window, NOW)

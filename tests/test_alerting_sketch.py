@@ -23,7 +23,7 @@ def _exact(values: list[float], q: float) -> float:
     return ordered[math.floor(q * (len(ordered) - 1))]
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(values=_values, q=_quantiles, accuracy=st.sampled_from([0.005, 0.01, 0.05]))
 def test_every_quantile_is_within_the_relative_accuracy(
     values: list[float], q: float, accuracy: float
@@ -39,7 +39,7 @@ def test_every_quantile_is_within_the_relative_accuracy(
     assert abs(estimate - exact) <= accuracy * exact * (1 + 1e-9)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(left=_values, right=_values, q=_quantiles)
 def test_merging_two_sketches_equals_one_sketch_of_both(
     left: list[float], right: list[float], q: float
@@ -58,7 +58,7 @@ def test_merging_two_sketches_equals_one_sketch_of_both(
     assert a.quantile(q) == both.quantile(q)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(values=st.lists(st.floats(min_value=1e-9, max_value=1e12), min_size=1, max_size=500))
 def test_the_number_of_bins_never_exceeds_max_bins(values: list[float]) -> None:
     sketch = QuantileSketch(0.01, max_bins=16)

@@ -16,7 +16,7 @@ _event = st.tuples(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     events=st.lists(_event, max_size=60),
     span=st.sampled_from([10.0, 60.0, 300.0]),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from inferlog._diagnostics import Counters
 from inferlog.alerting._worker import BackgroundWorker
 from inferlog.pipeline import live_participants, shutdown_all
+from tests.helpers import wait_for_child
 
 
 def test_items_are_delivered_in_order_and_flush_waits_for_them() -> None:
@@ -93,15 +93,5 @@ def test_a_forked_child_gets_a_fresh_worker_that_delivers() -> None:
             code = 0 if worker.flush(5) and seen == [1, 2] else 3
         finally:
             os._exit(code)
-    deadline = time.monotonic() + 30
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            raise AssertionError("the forked child hung")
-        threading.Event().wait(0.01)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for_child(pid) == 0
     worker.close(5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inferlog.audit.chain import (
@@ -24,6 +24,7 @@ _values = st.one_of(
 )
 
 
+@settings(deadline=None)
 @given(a=st.lists(_values, max_size=6), b=st.lists(_values, max_size=6))
 def test_different_contents_never_encode_alike(a: list[object], b: list[object]) -> None:
     same = len(a) == len(b) and all(

@@ -17,7 +17,7 @@ import inferlog
 from inferlog.audit import AuditHandler, find_calls, verify
 from inferlog.pipeline import QueueHandler, resend
 from inferlog.sampling import SamplingFilter
-from tests.helpers import RecordCollector
+from tests.helpers import RecordCollector, wait_for_child
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -201,11 +201,54 @@ def test_a_database_that_cannot_be_written_spools_the_batch_and_resend_delivers_
     assert verify(path).ok
 
 
+def test_a_key_that_does_not_match_the_chain_spools_and_says_why(
+    tmp_path: Path, diagnostics: RecordCollector
+) -> None:
+    path = tmp_path / "audit.db"
+    plain = AuditHandler(path, hmac_key_env=None)
+    _attach(plain).info("inference", extra={"model_id": "m", "status": "ok"})
+    plain.close()
+    keyed = AuditHandler(path, hmac_key="k", spool_path=tmp_path / "spool.jsonl")
+    keyed.handle_batch([logging.makeLogRecord({"model_id": "m", "status": "ok", "levelno": 20})])
+    keyed.close()
+
+    assert keyed.counters.get("spooled") == 1
+    assert keyed.counters.get("retried") == 0
+    assert any("HMAC" in m for m in diagnostics.messages)
+    assert verify(path).rows == 1
+
+
+def test_a_forked_child_writes_to_the_same_chain_through_its_own_connection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.db"
+    handler = AuditHandler(path, synchronous="NORMAL")
+    log = _attach(handler)
+    log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "parent-1"})
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "child"})
+            handler.close()
+            code = 0 if handler.counters.get("rows") == 2 else 2
+        finally:
+            os._exit(code)
+    assert wait_for_child(pid) == 0
+    log.info("inference", extra={"model_id": "m", "status": "ok", "request_id": "parent-2"})
+    handler.close()
+    assert [r["request_id"] for r in _rows(path)] == ["parent-1", "child", "parent-2"]
+    assert verify(path).ok
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [
         ({"synchronous": "OFF"}, "synchronous"),
         ({"retention_max_rows": -1}, "retention_max_rows"),
+        ({"retention_max_bytes": 1.5}, "retention_max_bytes"),
+        ({"busy_timeout": None}, "busy_timeout"),
+        ({"retention_interval": -1}, "retention_interval"),
         ({"retention_max_age": "old"}, "retention_max_age"),
         ({"store_raw_payloads": "yes"}, "store_raw_payloads"),
         ({"store_raw_payloads": True, "redaction": {"default_mode": "hash"}}, "redaction"),

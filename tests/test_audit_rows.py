@@ -15,7 +15,7 @@ from inferlog.audit.writer import AuditWriter
 from tests.strategies import any_values, extras
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)  # numpy arrays of any size come up
 @given(value=any_values)
 def test_to_json_always_gives_json_text(value: Any) -> None:
     text = to_json(value)

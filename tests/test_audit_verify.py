@@ -58,6 +58,20 @@ def test_chain_of_ten_thousand_rows_written_in_batches_verifies(tmp_path: Path) 
     assert (result.ok, result.rows, result.first_seq, result.last_seq) == (True, 10_000, 1, 10_000)
 
 
+def _edit_first_row_and_rehash(path: Path) -> None:
+    """Flip the first row's status and recompute its own hash (plain SHA-256)."""
+    conn = sqlite3.connect(path)
+    with conn:
+        names = [name for name, _ in CONTENT_COLUMNS]
+        conn.execute("UPDATE audit_log SET status = 'ok' WHERE seq = 1")
+        values = conn.execute(f"SELECT {', '.join(names)} FROM audit_log WHERE seq = 1").fetchone()
+        conn.execute(
+            "UPDATE audit_log SET row_hash = ? WHERE seq = 1",
+            (row_digest(GENESIS_HASH, list(values)),),
+        )
+    conn.close()
+
+
 def test_an_edited_row_is_named(db: Path) -> None:
     _execute(db, "UPDATE audit_log SET status = 'error' WHERE seq = 7")
 
@@ -65,6 +79,15 @@ def test_an_edited_row_is_named(db: Path) -> None:
 
     assert problem is not None
     assert (problem.kind, problem.seq, problem.request_id) == ("edited", 7, "req-6")
+
+
+def test_an_edited_row_whose_own_hash_was_recomputed_is_named(db: Path) -> None:
+    _edit_first_row_and_rehash(db)
+
+    problem = verify(db).problem
+
+    assert problem is not None
+    assert (problem.kind, problem.seq, problem.request_id) == ("edited", 1, "req-0")
 
 
 def test_an_edited_last_row_is_named(db: Path) -> None:
@@ -189,17 +212,7 @@ def test_with_a_key_a_recomputed_chain_is_found(tmp_path: Path) -> None:
     writer = AuditWriter(path, key=b"secret")
     writer.append(_rows(5))
     writer.close()
-    conn = sqlite3.connect(path)
-    with conn:
-        names = [name for name, _ in CONTENT_COLUMNS]
-        conn.execute("UPDATE audit_log SET status = 'ok' WHERE seq = 1")
-        values = conn.execute(f"SELECT {', '.join(names)} FROM audit_log WHERE seq = 1").fetchone()
-        # Recomputed without the key: plain SHA-256.
-        conn.execute(
-            "UPDATE audit_log SET row_hash = ? WHERE seq = 1",
-            (row_digest(GENESIS_HASH, list(values)),),
-        )
-    conn.close()
+    _edit_first_row_and_rehash(path)  # recomputed without the key: plain SHA-256
 
     assert verify(path, key=b"secret").problem is not None
     assert verify(path, key=b"secret").problem.kind == "edited"  # type: ignore[union-attr]

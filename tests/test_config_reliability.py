@@ -215,3 +215,27 @@ def test_any_option_value_gives_a_working_pipeline_or_an_error_naming_it(
             [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
         )
         assert "probe" in [line.get("message") for line in lines] or not lines
+
+
+def test_on_cloud_run_the_console_is_the_agents_json_on_stdout(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import json, logging, sys, inferlog
+        pipeline = inferlog.configure(filename=None)
+        logging.getLogger("svc").warning("hello from cloud run")
+        inferlog.shutdown(5)
+        print(type(pipeline.sinks[0]).__name__, file=sys.stderr)
+        """
+    )
+    env = {**os.environ, "K_SERVICE": "api", "K_REVISION": "api-00001", "GOOGLE_CLOUD_PROJECT": "p"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "StructuredStdoutHandler" in done.stderr
+    line = json.loads(done.stdout.splitlines()[0])
+    assert ("WARNING", "hello from cloud run") == (line["severity"], line["message"])

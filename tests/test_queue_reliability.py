@@ -211,3 +211,13 @@ def test_records_a_sink_refuses_are_spooled_for_it_not_lost(tmp_path: Path) -> N
     spooled = [r["message"] for r in Spool(tmp_path / "spool.jsonl").records("takes-one")]
     assert (["r1", "r2"], 2) == (spooled, queue.stats()["spilled"])
     assert ["r0", "r1", "r2"] == other.messages  # the other sink still got everything
+
+
+def test_a_plain_function_filter_applies_to_what_is_spooled(tmp_path: Path) -> None:
+    from inferlog.pipeline.spool import spill_records
+
+    records = [logging.makeLogRecord({"msg": m}) for m in ("keep", "drop")]
+    count, where = spill_records(
+        records, tmp_path / "s.jsonl", [lambda r: r.getMessage() != "drop"], sink="s"
+    )
+    assert (1, str(tmp_path / "s.jsonl")) == (count, where)

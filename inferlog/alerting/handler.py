@@ -21,17 +21,20 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
+from inferlog._safe import safe_str
+from inferlog.alerting._state import KeyState
 from inferlog.alerting._worker import BackgroundWorker, call_guarded
-from inferlog.alerting.events import FIRING, RESOLVED, AlertEvent
+from inferlog.alerting.events import AlertEvent, AlertState
 from inferlog.alerting.notifiers import (
     DEFAULT_ALERT_LOGGER,
     DEFAULT_WEBHOOK_BACKOFF,
@@ -45,18 +48,28 @@ from inferlog.alerting.notifiers import (
     check_webhook_options,
 )
 from inferlog.alerting.rules import Rule, build_rule
-from inferlog.alerting.window import Observation, SlidingWindow
+from inferlog.alerting.window import Observation
 from inferlog.inference import STATUS_ERROR
-from inferlog.pipeline import BatchSink, register_at_fork
+from inferlog.pipeline import (
+    STAGE_SINK,
+    BatchSink,
+    ShutdownReport,
+    register_at_fork,
+    register_participant,
+    unregister_participant,
+)
 
 __all__ = [
     "DEFAULT_EVALUATE_INTERVAL",
     "DEFAULT_MAX_KEYS",
     "DEFAULT_RULES",
     "DEFAULT_TICK_INTERVAL",
+    "FINAL_JUDGEMENT_STAGE",
     "OTHER_KEY",
     "ErrorRateAlertHandler",
 ]
+
+_T = TypeVar("_T")
 
 #: Keys tracked at most; records of further keys share the ``"<other>"`` key.
 DEFAULT_MAX_KEYS: Final = 1000
@@ -70,6 +83,8 @@ DEFAULT_TICK_INTERVAL: Final = 5.0
 DEFAULT_RULES: Final[tuple[Mapping[str, Any], ...]] = (
     {"type": "error_rate", "rate": 0.02, "window": 300, "min_calls": 20},
 )
+#: Shutdown stage of the handler's final judgement: after the queues, before its threads.
+FINAL_JUDGEMENT_STAGE: Final = STAGE_SINK - 1
 #: Events waiting for the dispatcher before new ones are dropped (and counted).
 _DISPATCH_CAPACITY: Final = 10_000
 _BASE_KEYS: Final = (schema.MODEL_ID, schema.MODEL_VERSION)
@@ -81,33 +96,52 @@ class _Item:
     observation: Observation
 
 
-class _RuleState:
-    __slots__ = ("last_fired", "notified", "suppressed", "window")
-
-    def __init__(self, window: SlidingWindow) -> None:
-        self.window = window
-        self.notified = False
-        self.suppressed = False
-        self.last_fired: float | None = None
-
-
-class _KeyState:
-    __slots__ = ("last_evaluated", "rules")
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self.rules = [_RuleState(rule.new_window()) for rule in rules]
-        self.last_evaluated = float("-inf")
+def _items(values: Iterable[_T]) -> list[_T]:
+    """The items of ``values``; from a ``dictConfig`` list, with ``ext://`` names resolved."""
+    if isinstance(values, list):
+        # dictConfig's ConvertingList resolves "ext://module.name" when indexed, not
+        # when iterated.
+        return [values[i] for i in range(len(values))]
+    return list(values)
 
 
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _weight(record: logging.LogRecord) -> float:
     rate = _number(record.__dict__.get(schema.SAMPLE_RATE))
     return 1.0 / rate if rate is not None and 0 < rate <= 1 else 1.0
+
+
+def _event(
+    state: AlertState,
+    rule: Rule,
+    fields: dict[str, str | None],
+    value: float | None,
+    calls: float,
+    now: float,
+) -> AlertEvent:
+    where = " ".join(f"{name}={v}" for name, v in fields.items() if v is not None)
+    message = (
+        f"{rule.name} {state}: {rule.describe(value)} over {rule.window:g}s "
+        f"({calls:g} calls) for {where or 'all records'}"
+    )
+    return AlertEvent(
+        state=state,
+        rule=rule.name,
+        kind=rule.kind,
+        key=fields,
+        value=value,
+        threshold=rule.threshold,
+        calls=calls,
+        window=rule.window,
+        at=now,
+        message=message,
+    )
 
 
 class ErrorRateAlertHandler(BatchSink):
@@ -139,7 +173,8 @@ class ErrorRateAlertHandler(BatchSink):
 
     Notifications run on a dispatcher thread, never on the logging thread; a
     notifier that raises is counted (``notifier_errors``) and reported once. The
-    counters are in :attr:`counters`: ``records``, ``late``, ``keys_overflowed``,
+    counters are in :attr:`counters`: ``records``, ``late`` (records older than some
+    rule's window, left out of it), ``keys_overflowed``,
     ``fired``, ``resolved``, ``suppressed`` (firings held back by a cooldown),
     ``notifier_errors``, ``dropped`` (events the dispatcher had no room for).
     """
@@ -197,7 +232,7 @@ class ErrorRateAlertHandler(BatchSink):
         check_webhook_options(
             webhook_timeout, webhook_retries, webhook_backoff, DEFAULT_WEBHOOK_QUEUE_SIZE
         )
-        built: list[Notifier] = [CallbackNotifier(cb) for cb in callbacks]
+        built: list[Notifier] = [CallbackNotifier(cb) for cb in _items(callbacks)]
         if alert_logger is not None:
             built.append(
                 LogNotifier(alert_logger, level=alert_level, resolved_level=resolved_level)
@@ -212,21 +247,21 @@ class ErrorRateAlertHandler(BatchSink):
                     headers=webhook_headers,
                 )
             )
-        for notifier in notifiers:
+        for notifier in _items(notifiers):
             if not callable(getattr(notifier, "notify", None)):
                 raise TypeError(f"notifiers must have a notify(event) method, got {notifier!r}")
             built.append(notifier)
         self.notifiers: tuple[Notifier, ...] = tuple(built)
         self.counters = Counters()
         self._state_lock = threading.Lock()
-        self._keys: dict[tuple[str | None, ...], _KeyState] = {}
+        self._keys: dict[tuple[str | None, ...], KeyState] = {}
         self._started = False
         owner = weakref.ref(self)
 
         def _after_fork() -> None:
             handler = owner()
             if handler is not None:
-                handler._after_fork_in_child()
+                handler.after_fork_in_child()
 
         register_at_fork(_after_fork)
         self._dispatcher: BackgroundWorker[AlertEvent] = BackgroundWorker(
@@ -246,7 +281,7 @@ class ErrorRateAlertHandler(BatchSink):
         if schema.MODEL_ID not in attributes or schema.STATUS not in attributes:
             return None
         key = tuple(
-            None if (value := attributes.get(name)) is None else str(value)
+            None if (value := attributes.get(name)) is None else safe_str(value)
             for name in self.key_fields
         )
         tokens = _number(attributes.get(schema.OUTPUT_TOKEN_COUNT))
@@ -264,25 +299,48 @@ class ErrorRateAlertHandler(BatchSink):
         events: list[AlertEvent] = []
         now = self.clock()
         with self._state_lock:
-            touched: dict[tuple[str | None, ...], _KeyState] = {}
+            touched: dict[tuple[str | None, ...], KeyState] = {}
             for item in items:
                 if not isinstance(item, _Item):
                     continue
                 key, state = self._state_for(item.key)
                 self.counters.add("records")
-                for rule_state in state.rules:
-                    if not rule_state.window.add(item.observation, now):
-                        self.counters.add("late")
+                kept = [rs.window.add(item.observation, now) for rs in state.rules]
+                if not all(kept):  # older than some rule's window
+                    self.counters.add("late")
                 touched[key] = state
             for key, state in touched.items():
                 if now - state.last_evaluated >= self.evaluate_interval:
                     events += self._judge(key, state, now)
+            # Queued under the lock, so that a tick's "resolved" can never overtake
+            # the "firing" it follows (the dispatcher takes this lock only while it holds
+            # none of its own).
+            self._send(events)
         if touched and not self._started:
             self._start_threads()
-        self._send(events)
         return len(items)
 
-    def _after_fork_in_child(self) -> None:
+    # ------------------------------------------------------------------ lifecycle
+
+    #: Shutdown stage: after the queues (which drain into the handler), before the
+    #: dispatcher and webhook threads (which deliver what it decides then).
+    lifecycle_stage = FINAL_JUDGEMENT_STAGE
+
+    def begin_shutdown(self) -> None:
+        """Judge every key once more: a burst that ends with the process still alerts.
+
+        Runs from :func:`inferlog.pipeline.shutdown_all` once the queues have drained.
+        """
+        if self._started:
+            self.evaluate()
+
+    def finish_shutdown(self, deadline: float) -> ShutdownReport:
+        """Nothing to drain here (the dispatcher and webhook threads drain themselves)."""
+        unregister_participant(self)
+        return ShutdownReport()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: start with empty windows, a fresh lock and no threads."""
         # A child watches its own calls: the parent's windows, lock and threads stay behind.
         self._state_lock = threading.Lock()
         self._keys = {}
@@ -292,12 +350,13 @@ class ErrorRateAlertHandler(BatchSink):
         # With the first record rather than the first event: ticks resolve alerts once
         # traffic stops, and a shutdown must know every thread before it begins.
         self._started = True
+        register_participant(self)
         self._dispatcher.start()
         for notifier in self.notifiers:
             if isinstance(notifier, WebhookNotifier):
                 notifier.start()
 
-    def _state_for(self, key: tuple[str | None, ...]) -> tuple[tuple[str | None, ...], _KeyState]:
+    def _state_for(self, key: tuple[str | None, ...]) -> tuple[tuple[str | None, ...], KeyState]:
         state = self._keys.get(key)
         if state is not None:
             return key, state
@@ -316,68 +375,17 @@ class ErrorRateAlertHandler(BatchSink):
             state = self._keys.get(key)
             if state is not None:
                 return key, state
-        state = self._keys[key] = _KeyState(self.rules)
+        state = self._keys[key] = KeyState(self.rules)
         return key, state
 
     # ------------------------------------------------------------------ judging
 
-    def _judge(self, key: tuple[str | None, ...], state: _KeyState, now: float) -> list[AlertEvent]:
-        state.last_evaluated = now
-        events: list[AlertEvent] = []
-        for rule, rule_state in zip(self.rules, state.rules, strict=True):
-            verdict = rule.evaluate(rule_state.window, now)
-            if verdict.holds:
-                if rule_state.notified:
-                    continue
-                if (
-                    rule_state.last_fired is not None
-                    and now - rule_state.last_fired < rule.cooldown
-                ):
-                    if not rule_state.suppressed:
-                        rule_state.suppressed = True
-                        self.counters.add("suppressed")
-                    continue
-                rule_state.notified, rule_state.suppressed = True, False
-                rule_state.last_fired = now
-                self.counters.add("fired")
-                events.append(self._event(FIRING, rule, key, verdict.value, verdict.calls, now))
-            elif verdict.clear:
-                rule_state.suppressed = False
-                if rule_state.notified:
-                    rule_state.notified = False
-                    self.counters.add("resolved")
-                    events.append(
-                        self._event(RESOLVED, rule, key, verdict.value, verdict.calls, now)
-                    )
-        return events
-
-    def _event(
-        self,
-        state: str,
-        rule: Rule,
-        key: tuple[str | None, ...],
-        value: float | None,
-        calls: float,
-        now: float,
-    ) -> AlertEvent:
+    def _judge(self, key: tuple[str | None, ...], state: KeyState, now: float) -> list[AlertEvent]:
         fields = dict(zip(self.key_fields, key, strict=True))
-        where = " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
-        message = (
-            f"{rule.name} {state}: {rule.describe(value)} over {rule.window:g}s "
-            f"({calls:g} calls) for {where or 'all records'}"
-        )
-        return AlertEvent(
-            state=FIRING if state == FIRING else RESOLVED,
-            rule=rule.name,
-            kind=rule.kind,
-            key=fields,
-            value=value,
-            threshold=rule.threshold,
-            calls=calls,
-            window=rule.window,
-            at=now,
-            message=message,
-        )
+        return [
+            _event(t.state, t.rule, fields, t.verdict.value, t.verdict.calls, now)
+            for t in state.judge(self.rules, now, self.counters)
+        ]
 
     def evaluate(self, now: float | None = None) -> list[AlertEvent]:
         """Judge every key now (or at ``now``), send the events, and return them.
@@ -392,21 +400,12 @@ class ErrorRateAlertHandler(BatchSink):
             idle: list[tuple[str | None, ...]] = []
             for key, state in self._keys.items():
                 events += self._judge(key, state, now)
-                if self._forgettable(state, now):
+                if state.forgettable(self.rules, now):
                     idle.append(key)
             for key in idle:
                 del self._keys[key]
-        self._send(events)
+            self._send(events)
         return events
-
-    def _forgettable(self, state: _KeyState, now: float) -> bool:
-        """No alert firing or cooling down, and no calls left in any window."""
-        for rule, rule_state in zip(self.rules, state.rules, strict=True):
-            if rule_state.notified or rule_state.window.totals(now).calls > 0:
-                return False
-            if rule_state.last_fired is not None and now - rule_state.last_fired < rule.cooldown:
-                return False
-        return True
 
     def _tick(self) -> None:
         self.evaluate()
@@ -455,6 +454,7 @@ class ErrorRateAlertHandler(BatchSink):
     def close(self, timeout: float = DEFAULT_WEBHOOK_TIMEOUT) -> None:
         """Deliver what is pending within ``timeout`` seconds, stop the threads; idempotent."""
         deadline = time.monotonic() + timeout
+        unregister_participant(self)
         self._dispatcher.finish_shutdown(deadline)
         for notifier in self.notifiers:
             if isinstance(notifier, WebhookNotifier):

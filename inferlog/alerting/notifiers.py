@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping
 from typing import Final, Protocol, runtime_checkable
 
 from inferlog._diagnostics import Counters, report_once
-from inferlog._validation import check_level
+from inferlog._validation import check_level, check_seconds
 from inferlog.alerting._worker import NOTIFIER_STAGE, BackgroundWorker
 from inferlog.alerting.events import FIRING, AlertEvent
 from inferlog.pipeline import ShutdownReport
+from inferlog.pipeline.retry import RetryPolicy, Verdict, classify_transport_error, retry_call
 
 __all__ = [
     "DEFAULT_ALERT_LOGGER",
@@ -42,13 +43,15 @@ DEFAULT_ALERT_LOGGER: Final = "inferlog.alerts"
 DEFAULT_WEBHOOK_TIMEOUT: Final = 5.0
 #: Further attempts after a failed POST.
 DEFAULT_WEBHOOK_RETRIES: Final = 3
-#: Seconds before the first retry; each further one waits twice as long.
+#: Bound of the pause before the first retry, doubled for each next one (full jitter).
 DEFAULT_WEBHOOK_BACKOFF: Final = 0.5
-#: Longest pause between two attempts.
+#: Largest bound of a pause between two attempts.
 _MAX_BACKOFF: Final = 30.0
+#: No retry of one event starts later than this after its first attempt.
+_MAX_RETRY_TIME: Final = 300.0
 #: Events that may wait for the webhook before new ones are dropped (and counted).
 DEFAULT_WEBHOOK_QUEUE_SIZE: Final = 1000
-# Client errors that a retry cannot fix; 408 and 429 are worth retrying.
+# The client errors worth retrying (timeout, too early, throttled); other 4xx are final.
 _RETRYABLE_4XX: Final = frozenset({408, 425, 429})
 
 
@@ -56,11 +59,8 @@ def check_webhook_options(
     timeout: object, retries: object, backoff: object, queue_size: object
 ) -> None:
     """Raise ``ValueError`` naming the first webhook option that is out of range."""
-    for name, value in (("webhook_timeout", timeout), ("webhook_backoff", backoff)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-    if timeout == 0:
-        raise ValueError("webhook_timeout must be > 0")
+    check_seconds("webhook_timeout", timeout, positive=True)
+    check_seconds("webhook_backoff", backoff, positive=True)
     for name, count in (("webhook_retries", retries), ("webhook_queue_size", queue_size)):
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {count!r}")
@@ -130,7 +130,9 @@ class WebhookNotifier:
         timeout: Seconds each attempt may take.
         retries: Further attempts after a failure (connection refused, timeout, 5xx,
             408, 425, 429); other 4xx answers are not retried.
-        backoff: Seconds before the first retry, doubled for each next one (at most 30).
+        backoff: Bound of the first pause before a retry, doubled for each next one (at
+            most 30 s); each pause is drawn at random below its bound (full jitter, the
+            project's :class:`~inferlog.pipeline.retry.RetryPolicy`).
         headers: Extra request headers (e.g. an authorization token).
         queue_size: Events waiting for delivery before new ones are dropped.
 
@@ -157,6 +159,10 @@ class WebhookNotifier:
         self.timeout = float(timeout)
         self.retries = retries
         self.backoff = float(backoff)
+        # The project's one retry policy: capped exponential backoff with full jitter.
+        self._policy = RetryPolicy(
+            initial=self.backoff, maximum=max(self.backoff, _MAX_BACKOFF), deadline=_MAX_RETRY_TIME
+        )
         self.headers = {"Content-Type": "application/json", **dict(headers or {})}
         self.counters = Counters()
         self._worker: BackgroundWorker[AlertEvent] = BackgroundWorker(
@@ -175,43 +181,49 @@ class WebhookNotifier:
         """Queue ``event`` for the webhook thread; never blocks."""
         self._worker.submit(event)
 
-    def _attempt(self, body: bytes) -> tuple[bool, bool, str]:
-        """One POST: (delivered, worth retrying, what happened)."""
+    def _send_once(self, body: bytes) -> None:
+        """One POST; raises ``HTTPError`` for a non-2xx answer, ``OSError`` when no answer."""
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-                return True, False, f"HTTP {response.status}"
-        except urllib.error.HTTPError as err:
-            retry = err.code >= 500 or err.code in _RETRYABLE_4XX
-            return False, retry, f"HTTP {err.code}"
-        except (OSError, ValueError) as err:  # refused, timed out, reset, bad URL
-            return False, True, f"{type(err).__name__}: {err}"
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            response.read()
 
     def _post(self, event: AlertEvent) -> None:
         body = json.dumps(event.to_dict(), ensure_ascii=False).encode("utf-8")
-        delay = self.backoff
-        outcome = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.counters.add("retries")
-                if self._worker.wait_cancelled(delay):
-                    break
-                delay = min(delay * 2, _MAX_BACKOFF)
-            delivered, retry, outcome = self._attempt(body)
-            if delivered:
-                self.counters.add("sent")
-                return
-            if not retry or self._worker.cancelled:
-                break
+        failures = 0
+
+        def classify(exc: BaseException) -> Verdict:
+            nonlocal failures
+            failures += 1
+            if failures > self.retries:
+                return Verdict.REJECT
+            if isinstance(exc, urllib.error.HTTPError):
+                worth = exc.code >= 500 or exc.code in _RETRYABLE_4XX
+                return Verdict.RETRY if worth else Verdict.REJECT
+            # Refused, timed out, reset: urllib wraps some of these in URLError (an OSError).
+            if classify_transport_error(exc) is not None or isinstance(exc, OSError):
+                return Verdict.RETRY
+            return Verdict.REJECT
+
+        outcome = retry_call(
+            lambda: self._send_once(body),
+            self._policy,
+            classify,
+            wait=self._worker.wait_cancelled,
+            on_retry=lambda exc, delay: self.counters.add("retries"),
+        )
+        if outcome.ok:
+            self.counters.add("sent")
+            return
         self.counters.add("failed")
+        error = outcome.error
         report_once(
             f"alert-webhook-{self.url}",
             logging.WARNING,
-            "alert webhook %s failed (%s); alerts still go to the other notifiers, "
+            "alert webhook %s failed (%s: %s); alerts still go to the other notifiers, "
             "further failures are counted, not shown",
             self.url,
-            outcome,
+            type(error).__name__,
+            error,
         )
 
     def flush(self, timeout: float | None = None) -> bool:

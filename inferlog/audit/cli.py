@@ -50,6 +50,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--max-age-days", type=float, default=None, help="delete rows older than this"
     )
     trim.add_argument("--max-rows", type=int, default=None, help="keep at most this many rows")
+    trim.add_argument(
+        "--max-mb", type=float, default=None, help="keep the rows within this many megabytes"
+    )
     audit.set_defaults(run=run)
     parser: argparse.ArgumentParser = audit
     return parser
@@ -95,16 +98,19 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    if args.max_age_days is None and args.max_rows is None:
-        print("inferlog audit prune: give --max-age-days and/or --max-rows", file=sys.stderr)
+    limits = (args.max_age_days, args.max_rows, args.max_mb)
+    if all(limit is None for limit in limits):
+        print(
+            "inferlog audit prune: give --max-age-days, --max-rows and/or --max-mb",
+            file=sys.stderr,
+        )
         return 2
-    if (args.max_rows is not None and args.max_rows < 0) or (
-        args.max_age_days is not None and args.max_age_days < 0
-    ):
+    if any(limit is not None and limit < 0 for limit in limits):
         print("inferlog audit prune: limits must be >= 0", file=sys.stderr)
         return 2
     max_age = None if args.max_age_days is None else args.max_age_days * 86_400
-    deleted = prune(args.db, max_age=max_age, max_rows=args.max_rows)
+    max_bytes = None if args.max_mb is None else int(args.max_mb * 1_000_000)
+    deleted = prune(args.db, max_age=max_age, max_rows=args.max_rows, max_bytes=max_bytes)
     print(f"deleted {deleted} rows; the chain is anchored at the last deleted row")
     return 0
 

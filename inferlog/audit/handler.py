@@ -36,7 +36,7 @@ from inferlog.audit.chain import DEFAULT_KEY_ENV, resolve_key
 from inferlog.audit.retention import prune_connection
 from inferlog.audit.rows import is_inference_record, record_from_dict, row_from_record
 from inferlog.audit.schema import DEFAULT_BUSY_TIMEOUT, SYNCHRONOUS_MODES, Synchronous
-from inferlog.audit.writer import AuditWriter
+from inferlog.audit.writer import AuditWriter, ChainMismatchError
 from inferlog.pipeline import BatchSink
 from inferlog.pipeline.lifecycle import register_at_fork
 from inferlog.pipeline.spool import Spool, record_to_spill_dict
@@ -107,6 +107,8 @@ class AuditHandler(BatchSink):
         busy_timeout: Seconds to wait for another process's write transaction.
         retention_max_age: Delete rows older than this many seconds (None: keep).
         retention_max_rows: Keep at most this many rows (None: no limit).
+        retention_max_bytes: Keep the rows within about this many bytes of the file
+            (None: no limit); the oldest go first.
         retention_interval: Least seconds between two retention runs.
         spool_path: Where batches that cannot be written are spooled (a file or
             directory; default: the temp directory). Send them again with
@@ -130,6 +132,7 @@ class AuditHandler(BatchSink):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         retention_max_age: float | None = None,
         retention_max_rows: int | None = None,
+        retention_max_bytes: int | None = None,
         retention_interval: float = DEFAULT_RETENTION_INTERVAL,
         spool_path: str | os.PathLike[str] | None = None,
         level: int | str = logging.NOTSET,
@@ -141,10 +144,16 @@ class AuditHandler(BatchSink):
         _check_writable(self.path)
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
-        _optional_number("busy_timeout", busy_timeout)
+        for name, seconds in (
+            ("busy_timeout", busy_timeout),
+            ("retention_interval", retention_interval),
+        ):
+            if seconds is None:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got None")
+            _optional_number(name, seconds)
         _optional_number("retention_max_age", retention_max_age)
         _optional_number("retention_max_rows", retention_max_rows, integer=True)
-        _optional_number("retention_interval", retention_interval)
+        _optional_number("retention_max_bytes", retention_max_bytes, integer=True)
         if not isinstance(store_raw_payloads, bool):
             raise TypeError(f"store_raw_payloads must be True or False, got {store_raw_payloads!r}")
         if hmac_key is not None and not isinstance(hmac_key, str):
@@ -156,6 +165,7 @@ class AuditHandler(BatchSink):
             raise ValueError("redaction options have no effect with store_raw_payloads=True")
         self.retention_max_age = retention_max_age
         self.retention_max_rows = retention_max_rows
+        self.retention_max_bytes = retention_max_bytes
         self.retention_interval = float(retention_interval)
         self._last_retention = float("-inf")
         self._spool = Spool(spool_path)
@@ -237,8 +247,11 @@ class AuditHandler(BatchSink):
         for attempt in range(DEFAULT_WRITE_ATTEMPTS):
             try:
                 self._writer.append(rows)
-            except (sqlite3.Error, OSError) as exc:
+            except ChainMismatchError as exc:  # configuration: no retry can fix it
                 error: Exception = exc
+                break
+            except (sqlite3.Error, OSError) as exc:
+                error = exc
             else:
                 self.counters.add("rows", len(rows))
                 self._maybe_prune()
@@ -278,7 +291,11 @@ class AuditHandler(BatchSink):
         )
 
     def _maybe_prune(self) -> None:
-        if self.retention_max_age is None and self.retention_max_rows is None:
+        if (
+            self.retention_max_age is None
+            and self.retention_max_rows is None
+            and self.retention_max_bytes is None
+        ):
             return
         now = time.monotonic()
         if now - self._last_retention < self.retention_interval:
@@ -290,6 +307,7 @@ class AuditHandler(BatchSink):
                     conn,
                     max_age=self.retention_max_age,
                     max_rows=self.retention_max_rows,
+                    max_bytes=self.retention_max_bytes,
                     now=time.time(),
                 )
             )

@@ -1,4 +1,4 @@
-"""Retention: delete the oldest rows by age or count, keeping the chain verifiable.
+"""Retention: delete the oldest rows by age, count or size, keeping the chain verifiable.
 
 Rows are only ever deleted from the start of the chain, in one ``BEGIN IMMEDIATE``
 transaction that also writes an anchor row (``audit_anchor``): the position and hash
@@ -22,8 +22,20 @@ __all__ = ["RETENTION_BATCH", "prune", "prune_connection"]
 RETENTION_BATCH: Final = 100_000
 
 
+def _used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the database file in use (its pages less the free ones)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
+
+
 def _cutoff(
-    conn: sqlite3.Connection, max_age: float | None, max_rows: int | None, now: float
+    conn: sqlite3.Connection,
+    max_age: float | None,
+    max_rows: int | None,
+    max_bytes: int | None,
+    now: float,
 ) -> int:
     """The highest ``seq`` to delete (0 for none): a prefix of the chain."""
     cutoff = 0
@@ -32,6 +44,14 @@ def _cutoff(
         return 0
     if max_rows is not None:
         cutoff = max(cutoff, int(last) - max_rows)
+    if max_bytes is not None:
+        used = _used_bytes(conn)
+        if used > max_bytes:
+            # Rows are of similar size: keep the share of them that fits, less a tenth
+            # so that the next run is not due at once.
+            (count,) = conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()
+            keep = int(count * max_bytes / used * 0.9)
+            cutoff = max(cutoff, int(last) - keep)
     if max_age is not None:
         limit = format_timestamp(now - max_age)
         # The prefix ends before the first row young enough to keep: rows from several
@@ -49,11 +69,12 @@ def prune_connection(
     *,
     max_age: float | None = None,
     max_rows: int | None = None,
+    max_bytes: int | None = None,
     now: float,
 ) -> int:
     """:func:`prune` on an open connection (autocommit mode); returns rows deleted."""
     with immediate_transaction(conn):
-        cutoff = _cutoff(conn, max_age, max_rows, now)
+        cutoff = _cutoff(conn, max_age, max_rows, max_bytes, now)
         found = conn.execute(f"SELECT row_hash FROM {TABLE} WHERE seq = ?", (cutoff,)).fetchone()
         if cutoff <= 0 or found is None:
             return 0
@@ -70,18 +91,24 @@ def prune(
     *,
     max_age: float | None = None,
     max_rows: int | None = None,
+    max_bytes: int | None = None,
     now: float | None = None,
 ) -> int:
-    """Delete rows older than ``max_age`` seconds and beyond the newest ``max_rows``.
+    """Delete the oldest rows by age (``max_age`` s), count (``max_rows``) or size.
 
-    Returns how many rows were deleted (at most :data:`RETENTION_BATCH` per call).
-    ``now`` defaults to the current time. The freed pages are reused by new rows; run
-    ``VACUUM`` to shrink the file.
+    ``max_bytes`` bounds the bytes the rows take in the file: when they take more,
+    the oldest go until about 90% of it is left. Returns how many rows were deleted
+    (at most :data:`RETENTION_BATCH` per call). ``now`` defaults to the current time.
+    The freed pages are reused by new rows; run ``VACUUM`` to shrink the file.
     """
     conn = connect(path, create=False)
     try:
         return prune_connection(
-            conn, max_age=max_age, max_rows=max_rows, now=time.time() if now is None else now
+            conn,
+            max_age=max_age,
+            max_rows=max_rows,
+            max_bytes=max_bytes,
+            now=time.time() if now is None else now,
         )
     finally:
         conn.close()

@@ -5,8 +5,9 @@ genesis hash). Each row must hash to its ``row_hash`` (its content is intact) an
 link to the row before it (``prev_hash``); the last row must be the recorded head.
 The first row that fails is classified:
 
-* **edited** -- its content no longer hashes to its ``row_hash``, and the next row
-  still links to it (or its ``seq`` was changed);
+* **edited** -- its content no longer hashes to its ``row_hash`` and the next row
+  still links to it, or its hash was recomputed after a change and the next row
+  links to the old one (or its ``seq`` was changed);
 * **inserted** -- the next row links past it, to the row before it;
 * **reordered** -- it links to a row that comes *later* in ``seq`` order;
 * **deleted** -- it links to a row that is not there (a gap in the chain), or the
@@ -101,6 +102,7 @@ def _classify(
     expected_prev: str,
     before_prev: str | None,
     prev_seq: int,
+    prev_row: _Row | None,
 ) -> Problem:
     if not row.intact:
         if nxt is not None and nxt.prev_hash == expected_prev:
@@ -134,6 +136,16 @@ def _classify(
             f"rows seq {prev_seq + 1}..{row.seq - 1} are missing; row seq={row.seq} "
             "links to a row that is not there",
         )
+    if prev_row is not None:
+        # The row before verifies on its own but is not the one this row was chained
+        # to: it was changed and its hash recomputed (or, less likely, a row was deleted
+        # here and every later seq renumbered).
+        return Problem(
+            "edited",
+            prev_row.seq,
+            prev_row.request_id,
+            f"its hash was recomputed after a change: row seq={row.seq} still links to the old one",
+        )
     return Problem(
         "deleted",
         row.seq,
@@ -163,6 +175,7 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None) -> VerifyR
             "SELECT seq, row_hash FROM audit_anchor ORDER BY id DESC LIMIT 1"
         ).fetchone()
         expected_prev, prev_seq = (str(anchor[1]), int(anchor[0])) if anchor else (GENESIS_HASH, 0)
+        prev_row: _Row | None = None  # None at the chain's start (genesis or anchor)
         before_prev: str | None = None
         count = 0
         first: int | None = None
@@ -173,7 +186,7 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None) -> VerifyR
             if first is None:
                 first = row.seq
             if not row.intact or row.prev_hash != expected_prev:
-                problem = _classify(conn, row, nxt, expected_prev, before_prev, prev_seq)
+                problem = _classify(conn, row, nxt, expected_prev, before_prev, prev_seq, prev_row)
                 return VerifyResult(False, count, problem, first, prev_seq or None)
             if row.seq != prev_seq + 1:
                 kind: ProblemKind = "deleted" if row.seq > prev_seq + 1 else "edited"
@@ -191,6 +204,7 @@ def verify(path: str | os.PathLike[str], *, key: bytes | None = None) -> VerifyR
                 )
             count += 1
             before_prev, expected_prev, prev_seq = expected_prev, row.row_hash, row.seq
+            prev_row = row
             row = nxt
         head = conn.execute("SELECT seq, row_hash FROM audit_head WHERE id = 1").fetchone()
         if head is not None and (int(head[0]), str(head[1])) != (prev_seq, expected_prev):

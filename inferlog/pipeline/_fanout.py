@@ -57,7 +57,8 @@ class Fanout:
 
         Within each chunk the sinks are served in order. ``handle_plain(sink)`` is
         the per-record entry point of a sink without ``handle_batch``;
-        ``on_chunk(n)`` is called after every sink has had a chunk of ``n``;
+        ``on_chunk(n)`` is called after every sink has had a chunk, with the number
+        of its records that some sink took;
         ``on_refused(sink, records)`` gets the records a batch sink did not
         acknowledge while the queue was not giving up on it (they are spooled).
         """
@@ -69,6 +70,9 @@ class Fanout:
             if last > 0:
                 for record in chunk:
                     record.__dict__[MEMO_ATTR] = {}
+            # Acknowledgements are prefixes: the records some sink took are the
+            # longest prefix any sink acknowledged.
+            taken_by_any = 0
             for index, target in enumerate(targets):
                 if self.abandon:
                     return False
@@ -77,6 +81,7 @@ class Fanout:
                 handle_batch = getattr(target, "handle_batch", None)
                 if handle_batch is not None:
                     taken = self._deliver_batch(target, handle_batch, view, level, deadline)
+                    taken_by_any = max(taken_by_any, taken)
                     if taken < len(view):
                         if self.abandon:
                             done[index] = start + taken
@@ -85,7 +90,9 @@ class Fanout:
                     done[index] = start + len(view)
                 elif not self._deliver_plain(index, start, handle_plain(target), view, level):
                     return False
-            on_chunk(len(chunk))
+                else:
+                    taken_by_any = len(view)
+            on_chunk(taken_by_any)
         self._state = ((), (), [])
         return True
 

@@ -79,6 +79,7 @@ class QueueShutdown:
     _busy: bool
     _waiters: int
     _spilled: int
+    _spill_paths: list[str]
     _deadline: float | None
     _pending_at_shutdown: int
     _shutdown_report: ShutdownReport | None
@@ -168,6 +169,9 @@ class QueueShutdown:
         for target, records in leftovers:
             self._spool(target, records, result)
         lifecycle.unregister_participant(self)  # type: ignore[arg-type]
+        # Everything this queue ever spooled: at the deadline, and what a sink refused.
+        result.spilled = self._spilled
+        result.spill_paths = list(self._spill_paths)
         result.dropped = dict(self._dropped_total)
         self._shutdown_report = result
         with self._done:
@@ -206,10 +210,8 @@ class QueueShutdown:
             formatter=target.formatter,
         )
         self._spilled += count
-        if result is not None:
-            result.spilled += count
-            if where and where not in result.spill_paths:
-                result.spill_paths.append(where)
+        if where and where not in self._spill_paths:
+            self._spill_paths.append(where)
 
     def _drain_here(self, listener: threading.Thread | None, deadline: float) -> None:
         """Deliver the buffer on this thread, which holds the lock; stop at ``deadline``."""

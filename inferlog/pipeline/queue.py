@@ -274,6 +274,7 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         self._dropped_pending: collections.Counter[str] = collections.Counter()
         self._dropped_total: collections.Counter[str] = collections.Counter()
         self._spilled = 0
+        self._spill_paths: list[str] = []
         self._sink_errors = 0
 
     def _set_specs(self, handlers: Iterable[logging.Handler | str] | None) -> None:
