@@ -12,7 +12,7 @@ $(PY):
 
 # Stamps re-run the install whenever pyproject.toml changes.
 $(VENV)/.installed-base: pyproject.toml | $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e '.[analysis]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
@@ -37,7 +37,12 @@ test: lint typecheck unit docs
 docs: $(VENV)/.installed-test
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
-bench: $(VENV)/.installed-test
+# The peers the benchmarks measure against (watchtower) come with the bench extra.
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PIP) install -e '.[all,test,docs,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run_all.py
 
 clean:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from inferlog._diagnostics import internal_logger
+from tests._moto_server import moto_url  # noqa: F401  (session fixture: moto's server)
 from tests.helpers import RecordCollector
 
 

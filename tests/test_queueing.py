@@ -349,9 +349,11 @@ def test_shutdown_spills_what_the_deadline_leaves_and_says_so(
     assert [f"r{i}" for i in range(10)] + ["boom"] == [line["message"] for line in lines]
     assert ("m1", "ERROR") == (lines[-1]["model_id"], lines[-1]["level"])
     assert (11, [str(spill)]) == (report.spilled, report.spill_paths)
-    assert f"11 record(s) undelivered at the shutdown deadline were spilled to {spill}" in (
-        capfd.readouterr().err
-    )
+    assert (
+        "11 record(s) for sink 'GateHandler#0' could not be delivered "
+        f"(undelivered at the shutdown deadline) and were spooled to {spill}"
+    ) in capfd.readouterr().err
+    assert {"sink": "GateHandler#0"} == {"sink": lines[0]["spool"]["sink"]}
 
 
 def test_spilled_records_are_redacted_like_the_sinks_and_private_to_the_owner(
@@ -500,7 +502,7 @@ def test_invalid_options_raise_clear_errors() -> None:
         QueueHandler(overflow="drop_random")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="queue_size must be a positive integer"):
         QueueHandler(queue_size=0)
-    with pytest.raises(ValueError, match="flush_interval must be a number > 0"):
+    with pytest.raises(ValueError, match="flush_interval must be a finite number of seconds > 0"):
         QueueHandler(flush_interval=0)
     with pytest.raises(ValueError, match="handlers must be a list"):
         QueueHandler(handlers="file")

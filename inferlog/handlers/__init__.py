@@ -1,11 +1,43 @@
 """Sinks: ``logging.Handler`` subclasses that deliver formatted records somewhere.
 
 Each sink lives in its own module; the ones needing an optional dependency import it
-there and name the extra to install when it is missing.
+there and name the extra to install when it is missing. They are exported lazily, so
+``import inferlog.handlers`` never imports boto3 or google-cloud-logging.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler, log_files
 
-__all__ = ["DEFAULT_LOG_PATH", "RotatingJsonFileHandler", "log_files"]
+if TYPE_CHECKING:
+    from inferlog.handlers.cloud_logging import CloudLoggingHandler
+    from inferlog.handlers.cloudwatch import CloudWatchHandler
+    from inferlog.handlers.stdout import StructuredStdoutHandler, detect_google_runtime
+
+__all__ = [
+    "DEFAULT_LOG_PATH",
+    "CloudLoggingHandler",
+    "CloudWatchHandler",
+    "RotatingJsonFileHandler",
+    "StructuredStdoutHandler",
+    "detect_google_runtime",
+    "log_files",
+]
+
+# Optional-dependency sinks load on first use (PEP 562): name -> module.
+_LAZY: dict[str, str] = {
+    "CloudLoggingHandler": "inferlog.handlers.cloud_logging",
+    "CloudWatchHandler": "inferlog.handlers.cloudwatch",
+    "StructuredStdoutHandler": "inferlog.handlers.stdout",
+    "detect_google_runtime": "inferlog.handlers.stdout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,322 @@
+"""Ship records to Google Cloud Logging through google-cloud-logging's ``entries.write``.
+
+:class:`CloudLoggingHandler` is a :class:`~inferlog.pipeline.sender.SenderSink`: the
+caller (or the queue listener) only turns a record into a ``LogEntry`` and appends it
+to a bounded buffer; one sender thread per handler sends requests of up to 1,000
+entries and 4 MiB (the service takes 10 MB), retries what can succeed, and spools
+what cannot be delivered. See ``docs/gcp.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from inferlog.handlers._gcp_entries import MAX_ENTRY_BYTES, fit_entry, log_entry
+from inferlog.handlers._gcp_errors import RETRYABLE_ENTRY_CODES, decide, partial_errors
+from inferlog.handlers._gcp_mapper import Mapped, RecordMapper
+from inferlog.handlers._gcp_options import default_resource
+from inferlog.pipeline.retry import Verdict
+from inferlog.pipeline.sender import Entry, SenderSink
+
+try:
+    import google.cloud.logging_v2 as _google_logging
+except ImportError as _missing:  # pragma: no cover - the extra is installed in tests
+    raise ImportError(
+        "CloudLoggingHandler needs google-cloud-logging: pip install 'inferlog[gcp]'"
+    ) from _missing
+
+__all__ = [
+    "DEFAULT_LOG_NAME",
+    "DEFAULT_TRANSPORT",
+    "MAX_REQUEST_BYTES",
+    "MAX_REQUEST_COUNT",
+    "TRANSPORTS",
+    "CloudLoggingHandler",
+]
+
+#: The log the entries go to: ``projects/<project>/logs/inferlog``.
+DEFAULT_LOG_NAME: Final = "inferlog"
+#: REST keeps integers as JSON integers on the wire and needs no gRPC channel, which
+#: does not survive ``fork()``; ``"grpc"`` is accepted too.
+DEFAULT_TRANSPORT: Final = "rest"
+#: Accepted values of ``transport``.
+TRANSPORTS: Final = ("rest", "grpc")
+#: Entries per ``entries.write`` request.
+MAX_REQUEST_COUNT: Final = 1_000
+#: Bytes of entries (compact JSON) per request: well under the service's 10 MB even
+#: when the client's JSON encoder escapes every non-ASCII character.
+MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
+
+#: A log id: letters, digits, ``/ _ - .``, at most 512 characters.
+_LOG_NAME_RE: Final = re.compile(r"[A-Za-z0-9/_\-.]{1,512}")
+_VERDICTS: Final = {
+    "retry": Verdict.RETRY,
+    "split": Verdict.SPLIT,
+    "credentials": Verdict.CREDENTIALS,
+    "reject": Verdict.REJECT,
+}
+
+
+class _Payload:
+    """One ``LogEntry`` as it travels through retries of its request."""
+
+    __slots__ = ("entry", "location", "refusal", "settled")
+
+    def __init__(self, entry: dict[str, Any], location: dict[str, str] | None) -> None:
+        self.entry = entry
+        self.location = location
+        #: Written, or refused for good, by an earlier attempt of the same request.
+        self.settled = False
+        #: Why the service refused it for good, when it did.
+        self.refusal: str | None = None
+
+
+class _EntriesToRetry(Exception):
+    """A partial failure left entries that failed with a retryable code."""
+
+
+def _check_resource(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    as_dict = getattr(value, "_asdict", None)  # google.cloud.logging.Resource: a namedtuple
+    data = as_dict() if callable(as_dict) else value
+    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str) or not data["type"]:
+        raise ValueError(
+            "resource must be a google.cloud.logging.Resource or a mapping "
+            f"{{'type': str, 'labels': {{str: str}}}}, got {value!r}"
+        )
+    labels = data.get("labels") or {}
+    if not isinstance(labels, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise ValueError(f"resource labels must map str to str, got {labels!r}")
+    return {"type": data["type"], "labels": dict(labels)}
+
+
+class CloudLoggingHandler(SenderSink):
+    """Send records to Google Cloud Logging as structured ``LogEntry`` objects.
+
+    Each record becomes one entry: ``jsonPayload`` from the JSON formatter's record
+    (integers stay integers over REST), ``severity`` the nearest LogSeverity to its
+    level (custom levels included), ``timestamp`` from ``record.created``,
+    ``trace``/``spanId`` from its ``trace_id``/``span_id`` (the request context, an
+    OpenTelemetry span or an incoming ``traceparent``), ``httpRequest`` for the
+    middleware's access records, ``sourceLocation``, string ``labels`` (at most
+    64) and an ``insertId`` fixed when the record is prepared, so a retried request
+    does not store an entry twice. An entry over 250,000 bytes is cut in its
+    payload, with a marker, before it joins a request.
+
+    Requests go out with ``partialSuccess``: the entries the service refuses are
+    spooled with its reason (or retried, when their code is retryable) and the rest
+    are stored. UNAVAILABLE, INTERNAL, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, HTTP
+    429 and 5xx and connection failures are retried with backoff and jitter;
+    INVALID_ARGUMENT splits the request to isolate the bad entry; PERMISSION_DENIED
+    and UNAUTHENTICATED stop sending (records go to the spool) with one clear error.
+
+    Args:
+        project: The project to write to; default ``GOOGLE_CLOUD_PROJECT`` (then
+            ``GCLOUD_PROJECT``, ``GCP_PROJECT``), else the client's project.
+            Without a project known at configuration, traces stay payload fields.
+        log_name: The log id (``projects/<project>/logs/<log_name>``).
+        labels: Labels on every entry (str to str, at most 64); a record's own
+            ``extra={"labels": {...}}`` adds to them and wins on a clash.
+        resource: The monitored resource, a ``google.cloud.logging.Resource`` or
+            ``{"type": ..., "labels": {...}}``. Default: worked out from Cloud Run /
+            Cloud Functions environment variables, else ``global``; the metadata
+            server is never asked.
+        client: A ready ``google.cloud.logging.Client`` (kept after a fork).
+        client_factory: A callable returning a client, called on the sender thread
+            and again in a forked child. Default: ``Client(project=project)`` with
+            the application default credentials.
+        transport: ``"rest"`` (default) or ``"grpc"`` for the default client.
+        source_location: Whether entries carry the file, line and function.
+        **options: Every option of :class:`~inferlog.pipeline.sender.SenderSink`
+            (``level``, ``buffer_size``, ``overflow``, ``batch_interval``,
+            ``max_batch_count``, ``max_batch_bytes``, ``retry_deadline``, ``spool``,
+            ``health_interval``, ``shutdown_timeout``, ...).
+
+    Usable from ``dictConfig``:
+    ``{"()": "inferlog.handlers.CloudLoggingHandler", "project": "my-project"}``.
+    """
+
+    max_request_count = MAX_REQUEST_COUNT
+    max_request_bytes = MAX_REQUEST_BYTES
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        log_name: str = DEFAULT_LOG_NAME,
+        labels: Mapping[str, str] | None = None,
+        resource: Any = None,
+        client: Any = None,
+        client_factory: Callable[[], Any] | None = None,
+        transport: str = DEFAULT_TRANSPORT,
+        source_location: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._mapper = RecordMapper(
+            project=project,
+            labels=labels,
+            source_location=source_location,
+            owner=type(self).__name__,
+        )
+        if not isinstance(log_name, str) or not _LOG_NAME_RE.fullmatch(log_name):
+            raise ValueError(
+                "log_name must be 1-512 characters of letters, digits and / _ - ., "
+                f"got {log_name!r}"
+            )
+        self.log_name = log_name
+        self._resource = _check_resource(resource)
+        if client_factory is not None and not callable(client_factory):
+            raise ValueError(f"client_factory must be callable, got {client_factory!r}")
+        if client is not None and client_factory is not None:
+            raise ValueError("give either client or client_factory, not both")
+        if client is not None and not hasattr(client, "logging_api"):
+            raise ValueError(
+                f"client must be a google.cloud.logging.Client, got {type(client).__name__}"
+            )
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        self.transport = transport
+        self._given_client = client
+        self._client_factory = client_factory
+        #: Entries larger than this (JSON bytes) are cut in their payload.
+        self.max_entry_bytes = MAX_ENTRY_BYTES
+        self.reset_client()
+
+    @property
+    def project(self) -> str | None:
+        """The project given or found in the environment (the client's is used later)."""
+        return self._mapper.project
+
+    # ---------------------------------------------------------------- records to entries
+
+    def _entry(self, mapped: Mapped, levelno: int, created: float, data: dict[str, Any]) -> Entry:
+        body = log_entry(
+            mapped.parts,
+            project=self._mapper.project,
+            insert_id=mapped.insert_id,
+            labels=mapped.labels,
+            location=mapped.location,
+        )
+        body, size = fit_entry(body, self.max_entry_bytes)
+        return Entry(
+            timestamp_ms=int(created * 1000),
+            levelno=levelno,
+            payload=_Payload(body, mapped.location),
+            size=size,
+            record=data,
+        )
+
+    def prepare(self, record: logging.LogRecord) -> Entry:
+        """Turn ``record`` into one entry (its ``LogEntry`` and its spool dict)."""
+        mapped, data, _formatter = self._mapper.map_record(record, self.formatter, json_safe=True)
+        return self._entry(mapped, record.levelno, record.created, data)
+
+    def spool_dict(self, entry: Entry) -> dict[str, Any]:
+        """Return the record dict, with the insert id and source location to keep."""
+        payload: _Payload = entry.payload
+        base = entry.record if entry.record is not None else dict(payload.entry)
+        return {**base, **RecordMapper.spool_extras(payload.entry["insertId"], payload.location)}
+
+    def entry_from_spool(self, item: dict[str, Any]) -> Entry | None:
+        """Rebuild an entry from a spooled record dict, with its original insert id."""
+        mapped, data = self._mapper.map_spooled(item, self.formatter)
+        levelno = mapped.parts.levelno
+        created = _parse_seconds(mapped.parts.timestamp)
+        if created is None:
+            return None
+        return self._entry(mapped, levelno, created, data)
+
+    # ---------------------------------------------------------------- sending
+
+    def reset_client(self) -> None:
+        """Forget the client (after fork the factory makes a new one in the child)."""
+        self._client: Any = self._given_client
+        self._log_path: str | None = None
+
+    def _logging_api(self) -> tuple[Any, str]:
+        client = self._client
+        if client is None:
+            if self._client_factory is not None:
+                client = self._client_factory()
+            else:
+                make: Callable[..., Any] = _google_logging.Client
+                client = make(project=self._mapper.project, _use_grpc=self.transport == "grpc")
+            self._client = client
+        if self._log_path is None:
+            project = self._mapper.project or getattr(client, "project", None)
+            if not project:
+                raise ValueError("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
+            self._log_path = f"projects/{project}/logs/{urllib.parse.quote(self.log_name, '')}"
+            if self._resource is None:
+                self._resource = default_resource(os.environ, project)
+        return client.logging_api, self._log_path
+
+    def send_request(self, entries: list[Entry]) -> list[tuple[Entry, str]]:
+        """Write ``entries`` in one ``entries.write``; return those refused for good.
+
+        Entries an earlier attempt of this request wrote are not sent again.
+        """
+        pending = [entry for entry in entries if not entry.payload.settled]
+        if pending:
+            api, log_path = self._logging_api()
+            try:
+                api.write_entries(
+                    [entry.payload.entry for entry in pending],
+                    logger_name=log_path,
+                    resource=self._resource,
+                    partial_success=True,
+                )
+            except Exception as exc:
+                failed = partial_errors(exc)
+                if failed is None:
+                    raise
+                self._settle(pending, failed)
+            else:
+                for entry in pending:
+                    entry.payload.settled = True
+        return [(e, e.payload.refusal) for e in entries if e.payload.refusal is not None]
+
+    @staticmethod
+    def _settle(pending: list[Entry], failed: Mapping[int, tuple[int, str]]) -> None:
+        retry = 0
+        for index, entry in enumerate(pending):
+            outcome = failed.get(index)
+            if outcome is not None and outcome[0] in RETRYABLE_ENTRY_CODES:
+                retry += 1
+                continue
+            entry.payload.settled = True
+            if outcome is not None:
+                code, message = outcome
+                entry.payload.refusal = f"refused by Cloud Logging (code {code}): {message}"
+        if retry:
+            raise _EntriesToRetry(f"{retry} entries failed with a retryable code")
+
+    def classify_error(self, exc: BaseException) -> Verdict:
+        """Retry transient failures; split on INVALID_ARGUMENT; stop on PERMISSION_DENIED."""
+        if isinstance(exc, _EntriesToRetry):
+            return Verdict.RETRY
+        if isinstance(exc, ValueError) and "no project" in str(exc):
+            return Verdict.CREDENTIALS
+        return _VERDICTS[decide(exc)]
+
+
+def _parse_seconds(timestamp: str | None) -> float | None:
+    if timestamp is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
