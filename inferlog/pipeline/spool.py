@@ -135,7 +135,7 @@ def _filtered(
     record = copy_record(record)
     for record_filter in filters:
         # As logging.Filterer does: a Filter object, or any callable taking the record.
-        check = getattr(record_filter, "filter", record_filter)
+        check: Any = getattr(record_filter, "filter", record_filter)
         try:
             kept = check(record)
         except Exception:  # a filter that fails must not stop the spool
