@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -136,24 +137,30 @@ def child_pandas(files: list[str]) -> None:
     )
 
 
-def measure(argv: list[str], repeat: int, shell: bool = False) -> tuple[float, float]:
-    """Best wall seconds of ``repeat`` runs of a child, and its best in-process seconds
-    (the work itself, without interpreter start and imports; wall time for jq)."""
-    best, inner = float("inf"), float("inf")
+def measure(argv: list[str], repeat: int, shell: bool = False) -> tuple[float, float, float]:
+    """Best of ``repeat`` runs of a child: wall seconds, in-process seconds (the work
+    without interpreter start and imports; wall for jq), and CPU seconds (user +
+    system of the child and its threads, which waiting for a busy machine's cores
+    does not inflate)."""
+    best, inner, cpu = float("inf"), float("inf"), float("inf")
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(
             argv if not shell else " ".join(argv), shell=shell, capture_output=True, check=False
         )
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if result.returncode != 0:
             raise RuntimeError(result.stderr.decode(errors="replace")[-2000:])
         best = min(best, elapsed)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        cpu = min(cpu, used)
         try:
             inner = min(inner, float(json.loads(result.stdout)["seconds"]))
         except (ValueError, KeyError, TypeError):
             inner = min(inner, elapsed)
-    return best, inner
+    return best, inner, cpu
 
 
 def main() -> int:
@@ -217,20 +224,22 @@ def main() -> int:
         results = []
         for name, argv, count, shell in cases:
             # Peak RSS is per child: measure each case in a fresh parent-side count.
-            wall, seconds = measure(argv, args.repeat, shell=shell)
+            wall, seconds, cpu = measure(argv, args.repeat, shell=shell)
             rss = child_peak(argv, shell)
-            results.append((name, count, wall, seconds, rss))
+            results.append((name, count, wall, seconds, cpu, rss))
         base = results[0][3]
         print(
             f"| tool | records | work, best of {args.repeat} (s) | records / s | "
-            "time ratio to inferlog | wall incl. start (s) | peak RSS (MiB) |"
+            "time ratio to inferlog | wall incl. start (s) | CPU incl. start (s) | "
+            "peak RSS (MiB) |"
         )
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, count, wall, seconds, rss in results:
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, count, wall, seconds, cpu, rss in results:
             print(
                 f"| {name} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} | "
-                f"{seconds / base:.2f} | {wall:.2f} | {rss:.0f} |"
+                f"{seconds / base:.2f} | {wall:.2f} | {cpu:.2f} | {rss:.0f} |"
             )
+        print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -157,6 +158,35 @@ def _salvage_directory() -> Iterator[str]:
         yield directory
 
 
+#: Seconds between two progress reports of a long query.
+PROGRESS_INTERVAL: Final = 0.2
+
+
+@contextmanager
+def _progress(con: Any, on_progress: Callable[[float], None] | None) -> Iterator[None]:
+    """While the block runs, report DuckDB's progress from a thread (if asked to)."""
+    if on_progress is None:
+        yield
+        return
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(PROGRESS_INTERVAL):
+            share = con.query_progress()
+            if share >= 0:
+                on_progress(float(share))
+
+    poller = threading.Thread(target=poll, name="inferlog-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join()
+
+
 #: SQL condition true for a row that was not a record (every core field NULL).
 UNREADABLE_SQL: Final = " AND ".join(f"{quote_identifier(c)} IS NULL" for c in CORE_COLUMNS)
 
@@ -167,13 +197,16 @@ def materialize(
     files: Sequence[str],
     columns: Mapping[str, str],
     select: Callable[[str], str],
+    *,
+    on_progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, FileReport], dict[str, str]]:
     """``CREATE TEMP TABLE table AS select(source)``, ``source`` reading ``files``.
 
     ``source`` is the :func:`read_json_sql` call over ``files`` for ``columns`` plus
     the core fields and :data:`FILENAME_COLUMN`. A gzip file cut short is salvaged
     and read again. Returns the reports to fill (by path given) and the map from the
-    names DuckDB read back to those paths.
+    names DuckDB read back to those paths. ``on_progress`` gets the share done (0 to
+    100) every :data:`PROGRESS_INTERVAL` seconds while DuckDB reads.
     """
     wanted = {**CORE_COLUMNS, **columns}
     reports = {path: FileReport(path) for path in files}
@@ -183,7 +216,8 @@ def materialize(
         while True:
             source = read_json_sql(list(reading.values()), wanted)
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select(source)}")
+                with _progress(con, on_progress):
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select(source)}")
                 break
             except duckdb.OutOfMemoryException as err:
                 raise InputError(

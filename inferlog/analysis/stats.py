@@ -8,7 +8,7 @@ figure is defined is documented in :mod:`~inferlog.analysis.sql`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,7 @@ def compute_stats(
     *,
     memory_limit: str | None = None,
     plot_path: str | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> StatsResult:
     """Compute the statistics of the inference records in ``paths``.
 
@@ -83,6 +84,8 @@ def compute_stats(
         memory_limit: DuckDB's memory ceiling (default
             :data:`~inferlog.analysis.engine.DEFAULT_MEMORY_LIMIT`).
         plot_path: also draw :func:`~inferlog.analysis.plot.draw_stats_plot` there.
+        on_progress: called with the share of the reading done (0 to 100), for a
+            progress bar.
 
     Raises:
         InputError: a path is missing or the files cannot be read.
@@ -101,6 +104,7 @@ def compute_stats(
             lambda source: cells_sql(
                 spec, source, per_file=FILENAME_COLUMN, unreadable=UNREADABLE_SQL
             ),
+            on_progress=on_progress,
         )
         counts = con.execute(f"SELECT file, SUM(lines), SUM(bad) FROM {CELLS_TABLE} GROUP BY file")
         files_read = account(reports, originals, counts.fetchall())

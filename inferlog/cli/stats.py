@@ -10,6 +10,7 @@ from inferlog.analysis.errors import UsageError
 from inferlog.analysis.selection import FieldRef
 from inferlog.cli._common import add_paths, add_selection, report_files, selection
 from inferlog.cli._output import FORMATS, render
+from inferlog.cli._progress import ProgressBar
 
 __all__ = ["DEFAULT_BY", "register", "run"]
 
@@ -87,7 +88,14 @@ def run(args: argparse.Namespace) -> int:
         from inferlog.analysis.plot import matplotlib_pyplot
 
         matplotlib_pyplot()  # fail before the work, not after it
-    result = compute_stats(args.paths, spec, memory_limit=args.memory_limit, plot_path=args.plot)
+    with ProgressBar(100, "reading %", stream=sys.stderr) as bar:
+        result = compute_stats(
+            args.paths,
+            spec,
+            memory_limit=args.memory_limit,
+            plot_path=args.plot,
+            on_progress=bar.update_to if bar.enabled else None,
+        )
     report_files("stats", result.files)
     extra = {
         "records": result.records,
