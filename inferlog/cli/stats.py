@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from inferlog.analysis.errors import UsageError
+from inferlog.analysis.queries import QUERY_TARGETS
 from inferlog.analysis.selection import FieldRef
 from inferlog.cli._common import add_paths, add_selection, report_files, selection
 from inferlog.cli._output import FORMATS, render
@@ -41,7 +42,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output (table)")
     parser.add_argument(
         "--query",
-        choices=("cloudwatch", "bigquery", "duckdb"),
+        choices=QUERY_TARGETS,
         help="print the same statistics as a query to run where the logs live, and exit",
     )
     parser.add_argument(
