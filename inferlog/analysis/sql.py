@@ -224,8 +224,8 @@ def cells_sql(
     Every statistic follows from these sums (quantiles from the cells' cumulative
     weight), and there are at most as many cells per group as distinct latencies,
     however many records there are. With ``per_file`` (the column holding each row's
-    file), cells are per file too, and count each file's ``lines`` and ``bad`` ones
-    (``unreadable``, an SQL condition), all in the same scan.
+    file), the same scan also yields one row per file (``file_row`` true) counting its
+    ``lines`` and ``bad`` ones (``unreadable``, an SQL condition).
     """
     keys = [*spec.group_aliases(), "latency_ms"]
     is_call = _call_condition(spec, dialect)
@@ -247,12 +247,13 @@ def cells_sql(
             f"SUM(c * w * {x}) AS {short}_x",
             f"SUM(c * w * {x} * {x}) AS {short}_xx",
         ]
-    if per_file is not None:
-        # One scan for both: the file is one more key. Rows that are not calls make
-        # cells of their own with records = 0 (c is 0), which the statistics skip.
-        keys = ["file", *keys]
-        sums += ["COUNT(*) AS lines", "SUM(bad) AS bad"]
     head, group_by = keys, f"GROUP BY {', '.join(keys)}"
+    if per_file is not None:
+        # One scan for both: one row per file (file_row) besides the cells. Rows that
+        # are not calls make cells with records = 0 (c is 0), which stats skip.
+        head = ["file", "GROUPING(file) = 0 AS file_row", *keys]
+        sums += ["COUNT(*) AS lines", "SUM(bad) AS bad"]
+        group_by = f"GROUP BY GROUPING SETS ((file), ({', '.join(keys)}))"
     return (
         "SELECT\n  "
         + ",\n  ".join([*head, *sums])

@@ -106,9 +106,9 @@ def compute_stats(
             ),
             on_progress=on_progress,
         )
-        counts = con.execute(f"SELECT file, SUM(lines), SUM(bad) FROM {CELLS_TABLE} GROUP BY file")
+        counts = con.execute(f"SELECT file, lines, bad FROM {CELLS_TABLE} WHERE file_row")
         files_read = account(reports, originals, counts.fetchall())
-        sql = stats_from_cells_sql(spec, CELLS_TABLE)
+        sql = stats_from_cells_sql(spec, f"(SELECT * FROM {CELLS_TABLE} WHERE NOT file_row)")
         rows = run_query(con, sql)
         if plot_path:
             from inferlog.analysis.plot import draw_stats_plot
