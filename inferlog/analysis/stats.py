@@ -113,8 +113,7 @@ def compute_stats(
         if plot_path:
             from inferlog.analysis.plot import draw_stats_plot
 
-            source = read_json_sql(list(originals), columns)
-            draw_stats_plot(con, spec, source, plot_path)
+            draw_stats_plot(con, spec, read_json_sql(files, columns), plot_path)
     finally:
         con.close()
     return StatsResult([*spec.group_aliases(), *STAT_COLUMNS], rows, files_read, sql)
