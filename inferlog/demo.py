@@ -224,9 +224,4 @@ def format_summary(summary: DemoSummary) -> str:
             f"({100.0 * counts.get('error', 0) / total:.1f}%)"
         )
     lines.append(f"look at one: head -n 1 {summary.log_file}")
-    if summary.run_id:
-        lines.append(
-            f"this run's records carry {RUN_FIELD}={summary.run_id}: "
-            f"inferlog stats {summary.log_file.parent} --filter {RUN_FIELD}={summary.run_id}"
-        )
     return "\n".join(lines)

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import random
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from inferlog._spill import spill_records
+from tests.test_reader import BASE, stamp, write
 
-BASE = datetime(2027, 1, 15, 8, 0, 0, tzinfo=timezone.utc)
-
-
-def stamp(seconds: float) -> str:
-    """RFC 3339 timestamp ``seconds`` after :data:`BASE`."""
-    moment = BASE + timedelta(seconds=seconds)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["BASE", "call", "mixed_calls", "stamp", "write", "write_spill"]
 
 
 def call(
@@ -56,17 +48,6 @@ def call(
         record["sample_rate"] = sample_rate
     record.update(extra)
     return record
-
-
-def write(path: Path, records: Iterable[dict[str, Any]], tail: str = "") -> Path:
-    """Write ``records`` as JSON lines (gzip when ``path`` ends in .gz), then ``tail``."""
-    text = "".join(json.dumps(r) + "\n" for r in records) + tail
-    if path.name.endswith(".gz"):
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def write_spill(path: Path, records: Iterable[dict[str, Any]]) -> Path:

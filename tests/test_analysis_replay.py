@@ -186,3 +186,22 @@ def test_numbers_agree_within_the_tolerance_only(x: float) -> None:
     assert not answers_agree(x, x * 1.01)
     assert not answers_agree({"p": x}, {"p": x, "extra": 1})
     assert not math.isnan(x)
+
+
+def test_records_with_otel_names_are_replayed_with_schema_otel(
+    tmp_path: Path, models: Path
+) -> None:
+    records = [
+        call(
+            i,
+            request_payload={"amount": float(i)},
+            response_payload={"score": i * 0.01, "label": "x"},
+        )
+        for i in range(5)
+    ]
+    for record in records:
+        record["gen_ai.request.model"] = record.pop("model_id")
+    write(tmp_path / "otel.jsonl", records)
+    lenient = load_callable(f"{models}:lenient")
+    assert replay(str(tmp_path / "otel.jsonl"), lenient).replayed == 0
+    assert replay(str(tmp_path / "otel.jsonl"), lenient, schema_name="otel").agreed == 5

@@ -14,7 +14,7 @@ pytest.importorskip("duckdb")
 
 def stats_calls(out: str) -> int:
     """Sum of the calls column of the stats table the demo printed last."""
-    table = out.split("\ninferlog stats ", 1)[1].splitlines()[1:]
+    table = out.split("\nthis run's calls: inferlog stats ", 1)[1].splitlines()[1:]
     header, *rows = table
     index = header.split().index("calls")
     # Group cells hold no spaces, so columns split on whitespace.

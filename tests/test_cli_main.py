@@ -93,3 +93,12 @@ def test_tables_fit_the_width_by_leaving_out_columns_then_stacking() -> None:
     assert "records, mean ms left out to fit" in narrow
     stacked = render_table(columns, rows, width=12)
     assert stacked.splitlines()[0].split() == ["model", "chat-llm"]
+
+
+def test_progress_bar_follows_a_reported_share() -> None:
+    terminal = Terminal()
+    with ProgressBar(100, "reading %", stream=terminal) as bar:
+        bar.update_to(42.7)
+        assert bar.done == 42
+        bar.update_to(100.0)
+    assert "reading % 42/100" in terminal.getvalue()

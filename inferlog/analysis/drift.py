@@ -203,16 +203,8 @@ def compare(
         )
     base_window = baseline_window or TimeWindow()
     current_window = window or TimeWindow()
-
-    def inside(w: TimeWindow, seconds: float | None) -> bool:
-        if seconds is None:
-            return w.since is None and w.until is None
-        return (w.since is None or seconds >= w.since.timestamp()) and (
-            w.until is None or seconds < w.until.timestamp()
-        )
-
-    base = [v for s, _, v in values if inside(base_window, s)]
-    current = [v for s, _, v in values if inside(current_window, s)]
+    base = [v for s, _, v in values if base_window.contains_seconds(s)]
+    current = [v for s, _, v in values if current_window.contains_seconds(s)]
     row = _row(_describe(current_window), base, current, psi_threshold, ks_threshold)
     return DriftResult(feature.name, _describe(base_window), [row], reports)
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,11 +32,15 @@ from inferlog.reader import InvalidLine, iter_file_records
 __all__ = [
     "CORE_COLUMNS",
     "DEFAULT_MEMORY_LIMIT",
+    "FILENAME_COLUMN",
     "RECORDS_TABLE",
+    "UNREADABLE_SQL",
     "FileReport",
+    "account",
     "connect",
     "duckdb_module",
     "load_records",
+    "materialize",
     "quote_identifier",
     "quote_literal",
     "read_json_sql",
@@ -153,11 +158,55 @@ def _salvage_directory() -> Iterator[str]:
         yield directory
 
 
-def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:
-    """Read ``columns`` of every line of ``files`` into :data:`RECORDS_TABLE`, once.
+#: Seconds between two progress reports of a long query.
+PROGRESS_INTERVAL: Final = 0.2
 
-    Returns one :class:`FileReport` per file, in the order given. The core fields are
-    always read (they tell a record from an unreadable line), and so is the file name.
+
+@contextmanager
+def _progress(con: Any, on_progress: Callable[[float], None] | None) -> Iterator[None]:
+    """While the block runs, report DuckDB's progress from a thread (if asked to)."""
+    if on_progress is None:
+        yield
+        return
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(PROGRESS_INTERVAL):
+            share = con.query_progress()
+            if share >= 0:
+                on_progress(float(share))
+
+    poller = threading.Thread(target=poll, name="inferlog-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join()
+
+
+#: SQL condition true for a row that was not a record (every core field NULL).
+UNREADABLE_SQL: Final = " AND ".join(f"{quote_identifier(c)} IS NULL" for c in CORE_COLUMNS)
+
+
+def materialize(
+    con: Any,
+    table: str,
+    files: Sequence[str],
+    columns: Mapping[str, str],
+    select: Callable[[str], str],
+    *,
+    on_progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, FileReport], dict[str, str]]:
+    """``CREATE TEMP TABLE table AS select(source)``, ``source`` reading ``files``.
+
+    ``source`` is the :func:`read_json_sql` call over ``files`` for ``columns`` plus
+    the core fields and :data:`FILENAME_COLUMN`. A gzip file cut short is salvaged
+    and read again. Returns the reports to fill (by path given) and the map from the
+    names DuckDB read back to those paths. ``on_progress`` gets the share done (0 to
+    100) every :data:`PROGRESS_INTERVAL` seconds while DuckDB reads.
     """
     wanted = {**CORE_COLUMNS, **columns}
     reports = {path: FileReport(path) for path in files}
@@ -165,9 +214,10 @@ def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> 
     with _salvage_directory() as directory:
         reading = {path: path for path in files}
         while True:
-            sql = read_json_sql(list(reading.values()), wanted)
+            source = read_json_sql(list(reading.values()), wanted)
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS_TABLE} AS SELECT * FROM {sql}")
+                with _progress(con, on_progress):
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select(source)}")
                 break
             except duckdb.OutOfMemoryException as err:
                 raise InputError(
@@ -180,16 +230,37 @@ def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> 
                     raise InputError(f"cannot read the logs: {err}") from err
                 for path in broken:
                     reading[path] = _salvage(path, directory, reports[path])
-        originals = {read: path for path, read in reading.items()}
-        null_row = " AND ".join(f"{quote_identifier(c)} IS NULL" for c in CORE_COLUMNS)
-        counts = con.execute(
-            f"SELECT {FILENAME_COLUMN}, count(*), count(*) FILTER (WHERE {null_row}) "
-            f"FROM {RECORDS_TABLE} GROUP BY {FILENAME_COLUMN}"
-        ).fetchall()
-    for name, rows, unreadable in counts:
-        report = reports[originals.get(name, name)]
-        report.records += rows - unreadable
-        report.unreadable += unreadable
+    return reports, {read: path for path, read in reading.items()}
+
+
+def account(
+    reports: dict[str, FileReport],
+    originals: Mapping[str, str],
+    counts: Iterable[tuple[str, int, int]],
+) -> list[FileReport]:
+    """Fill ``reports`` from ``(file read, lines, unreadable lines)`` rows; in given order."""
+    for name, lines, unreadable in counts:
+        report = reports.get(originals.get(name, name))
+        if report is None:  # pragma: no cover - DuckDB names files as it was given them
+            continue
+        report.records += int(lines) - int(unreadable)
+        report.unreadable += int(unreadable)
     for report in reports.values():
         report.torn = report.torn or _ends_torn(report.path)
-    return [reports[path] for path in files]
+    return list(reports.values())
+
+
+def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:
+    """Read ``columns`` of every line of ``files`` into :data:`RECORDS_TABLE`, once.
+
+    Returns one :class:`FileReport` per file, in the order given. The core fields are
+    always read (they tell a record from an unreadable line), and so is the file name.
+    """
+    reports, originals = materialize(
+        con, RECORDS_TABLE, files, columns, lambda source: f"SELECT * FROM {source}"
+    )
+    counts = con.execute(
+        f"SELECT {FILENAME_COLUMN}, count(*), count(*) FILTER (WHERE {UNREADABLE_SQL}) "
+        f"FROM {RECORDS_TABLE} GROUP BY {FILENAME_COLUMN}"
+    ).fetchall()
+    return account(reports, originals, counts)

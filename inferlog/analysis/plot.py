@@ -10,7 +10,8 @@ from collections import defaultdict
 from types import ModuleType
 from typing import Any, Final
 
-from inferlog.analysis.errors import MissingExtraError
+from inferlog.analysis.engine import duckdb_module
+from inferlog.analysis.errors import InputError, MissingExtraError
 from inferlog.analysis.sql import StatsSpec, calls_sql
 
 __all__ = ["MAX_POINTS", "draw_stats_plot", "matplotlib_pyplot"]
@@ -36,12 +37,15 @@ def draw_stats_plot(con: Any, spec: StatsSpec, source: str, path: str) -> int:
     plt = matplotlib_pyplot()
     aliases = spec.group_aliases()
     label = " || '@' || ".join(f"coalesce({a}, '-')" for a in aliases) if aliases else "'all'"
-    rows = con.execute(
-        f"SELECT {label} AS grp, latency_ms, "
-        "coalesce(input_tokens, 0) + coalesce(output_tokens, 0) AS tokens, "
-        "input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens "
-        f"FROM ({calls_sql(spec, source)}) USING SAMPLE {MAX_POINTS} ROWS"
-    ).fetchall()
+    try:
+        rows = con.execute(
+            f"SELECT {label} AS grp, latency_ms, "
+            "coalesce(input_tokens, 0) + coalesce(output_tokens, 0) AS tokens, "
+            "input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens "
+            f"FROM ({calls_sql(spec, source)}) USING SAMPLE {MAX_POINTS} ROWS"
+        ).fetchall()
+    except duckdb_module().Error as err:
+        raise InputError(f"cannot read the calls to plot: {err}") from err
     by_group: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
     for group, latency, tokens, has_tokens in rows:
         by_group[group].append((latency, tokens, has_tokens))

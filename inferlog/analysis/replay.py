@@ -208,6 +208,7 @@ def replay(
     tolerance: float = DEFAULT_TOLERANCE,
     compare: str | None = None,
     max_differences: int = DEFAULT_MAX_DIFFERENCES,
+    schema_name: schema.SchemaName = "inferlog",
     on_invalid: OnInvalid | None = None,
     on_record: Callable[[], None] | None = None,
 ) -> ReplayReport:
@@ -221,12 +222,13 @@ def replay(
     considered (a progress bar).
     """
     part = tuple(compare.split(".")) if compare else ()
+    model_field = schema.field_name(schema.MODEL_ID, schema_name)
     window = window or TimeWindow()
     chosen = tuple(filters)
     report = ReplayReport()
     shapes: dict[str, ShapeSummary] = {}
     for record in read_records(resolve_paths(paths), on_invalid=on_invalid):
-        if schema.MODEL_ID not in record or not window.contains(record):
+        if model_field not in record or not window.contains(record):
             continue
         if not all_match(chosen, record):
             continue

@@ -41,7 +41,7 @@ __all__ = [
 PAYLOAD_ROOTS: Final = frozenset({schema.REQUEST_PAYLOAD, schema.RESPONSE_PAYLOAD, "exception"})
 _DURATION_RE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_FILTER_RE: Final = re.compile(r"^\s*([^=!\s][^=!]*?)\s*(!=|=)\s*(.*?)\s*$")
+_FILTER_RE: Final = re.compile(r"^\s*([^=!\s][^=!]*?)\s*(!=|=)\s*(.*?)\s*$", re.DOTALL)
 _PATH_PART_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -162,9 +162,12 @@ class TimeWindow:
 
     def contains(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` is inside (one without a readable time is outside a bound)."""
+        return self.contains_seconds(timestamp_seconds(record.get(schema.TIMESTAMP)))
+
+    def contains_seconds(self, seconds: float | None) -> bool:
+        """Whether epoch ``seconds`` is inside (None is inside an unbounded window only)."""
         if self.since is None and self.until is None:
             return True
-        seconds = timestamp_seconds(record.get(schema.TIMESTAMP))
         if seconds is None:
             return False
         if self.since is not None and seconds < self.since.timestamp():

@@ -8,16 +8,23 @@ computed the same way:
   ten calls); the error rate is the weighted share of ``status = 'error'``;
 - latency quantiles are exact and weighted: the smallest latency whose cumulative
   weight reaches the quantile's share of the group's weight (with weights of 1 this is
-  NumPy's ``inverted_cdf`` method); the sort that needs spills to disk in DuckDB;
+  NumPy's ``inverted_cdf`` method);
 - the token/latency relation is the weighted Pearson correlation of latency with
   input (and output) token counts, and the least-squares slope in ms per 1,000 tokens,
   over the calls that logged token counts.
+
+The query first sums the calls per group and distinct latency (:func:`cells_sql`),
+in one streaming pass; everything else is computed from those sums
+(:func:`stats_from_cells_sql`). Its memory therefore grows with the number of
+distinct latencies (inferlog writes them to the microsecond), not with the number of
+records, and DuckDB spills even that to disk beyond its memory limit.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,7 +41,9 @@ __all__ = [
     "Dialect",
     "StatsSpec",
     "calls_sql",
+    "cells_sql",
     "source_columns",
+    "stats_from_cells_sql",
     "stats_sql",
 ]
 
@@ -162,21 +171,101 @@ def source_columns(spec: StatsSpec) -> dict[str, str]:
     return columns
 
 
-def _moments(short: str, x: str) -> list[str]:
-    """Weighted sums over the calls that logged ``x``, from which r and slope follow."""
-    has = f"{x} IS NOT NULL"
-    return [
-        f"SUM(CASE WHEN {has} THEN w END) AS {short}_w",
-        f"SUM(w * {x}) AS {short}_x",
-        f"SUM(w * {x} * {x}) AS {short}_xx",
-        f"SUM(CASE WHEN {has} THEN w * latency_ms END) AS {short}_y",
-        f"SUM(CASE WHEN {has} THEN w * latency_ms * latency_ms END) AS {short}_yy",
-        f"SUM(w * {x} * latency_ms) AS {short}_xy",
+def _call_condition(spec: StatsSpec, dialect: Dialect) -> str:
+    """SQL: the row is a selected inference call (model, latency, window, filters)."""
+    latency = dialect.number(spec.field(schema.LATENCY_MS))
+    conditions = [
+        f"{dialect.text(FieldRef(spec.field(schema.MODEL_ID)))} IS NOT NULL",
+        f"{latency} IS NOT NULL",
+        *spec.window.sql_conditions(dialect.timestamp, dialect.time_literal),
+        *(f.sql(dialect.text(spec.ref(f.field))) for f in spec.filters),
     ]
+    return " AND ".join(conditions)
+
+
+def calls_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
+    """The selected calls of ``source``, one row each: group columns, ``latency_ms``,
+    ``input_tokens``, ``output_tokens``, the weight ``w`` and ``failed`` (1.0 or 0.0).
+    """
+    return _rows_sql(spec, source, dialect) + f"\n  WHERE {_call_condition(spec, dialect)}"
+
+
+def _rows_sql(spec: StatsSpec, source: str, dialect: Dialect, extra: Sequence[str] = ()) -> str:
+    groups = [
+        f"{dialect.text(spec.ref(ref))} AS {alias}"
+        for ref, alias in zip(spec.by, spec.group_aliases(), strict=True)
+    ]
+    rate = dialect.number(spec.field(schema.SAMPLE_RATE))
+    status = dialect.text(FieldRef(spec.field(schema.STATUS)))
+    columns = [
+        *groups,
+        f"{dialect.number(spec.field(schema.LATENCY_MS))} AS latency_ms",
+        *(
+            f"{dialect.number(spec.field(field))} AS {short}_tokens"
+            for short, field in TOKEN_FIELDS
+        ),
+        f"CASE WHEN {rate} > 0 AND {rate} <= 1 THEN 1.0 / {rate} ELSE 1.0 END AS w",
+        f"CASE WHEN {status} = 'error' THEN 1.0 ELSE 0.0 END AS failed",
+        *extra,
+    ]
+    return "  SELECT\n    " + ",\n    ".join(columns) + f"\n  FROM {source}"
+
+
+def cells_sql(
+    spec: StatsSpec,
+    source: str,
+    dialect: Dialect = DUCKDB,
+    *,
+    per_file: str | None = None,
+    unreadable: str | None = None,
+) -> str:
+    """Weighted sums of the calls per group and distinct latency (a *cell*).
+
+    Every statistic follows from these sums (quantiles from the cells' cumulative
+    weight), and there are at most as many cells per group as distinct latencies,
+    however many records there are. With ``per_file`` (the column holding each row's
+    file), the same scan also yields one row per file (``file_row`` true) counting its
+    ``lines`` and ``bad`` ones (``unreadable``, an SQL condition).
+    """
+    keys = [*spec.group_aliases(), "latency_ms"]
+    is_call = _call_condition(spec, dialect)
+    extra = [f"CASE WHEN {is_call} THEN 1 ELSE 0 END AS c"]
+    if per_file is not None:
+        extra += [f"{per_file} AS file", f"CASE WHEN {unreadable} THEN 1 ELSE 0 END AS bad"]
+    rows = _rows_sql(spec, source, dialect, extra)
+    if per_file is None:
+        rows += f"\n  WHERE {is_call}"
+    sums = [
+        "SUM(c) AS records",
+        "SUM(c * w) AS w",
+        "SUM(c * w * failed) AS failed_w",
+    ]
+    for short, _ in TOKEN_FIELDS:
+        x = f"{short}_tokens"
+        sums += [
+            f"SUM(CASE WHEN c = 1 AND {x} IS NOT NULL THEN w END) AS {short}_w",
+            f"SUM(c * w * {x}) AS {short}_x",
+            f"SUM(c * w * {x} * {x}) AS {short}_xx",
+        ]
+    head, group_by = keys, f"GROUP BY {', '.join(keys)}"
+    if per_file is not None:
+        # One scan for both: one row per file (file_row) besides the cells. Rows that
+        # are not calls make cells with records = 0 (c is 0), which stats skip.
+        head = ["file", "GROUPING(file) = 0 AS file_row", *keys]
+        sums += ["COUNT(*) AS lines", "SUM(bad) AS bad"]
+        group_by = f"GROUP BY GROUPING SETS ((file), ({', '.join(keys)}))"
+    return (
+        "SELECT\n  "
+        + ",\n  ".join([*head, *sums])
+        + "\nFROM (\n"
+        + rows.replace("\n", "\n  ")
+        + "\n) AS calls\n"
+        + group_by
+    )
 
 
 def _spread(short: str) -> list[str]:
-    """Weighted means, then covariance and variances, from the sums of :func:`_moments`."""
+    """Weighted covariance and variances from the group's sums."""
     return [
         f"{short}_xy / NULLIF({short}_w, 0) - {short}_mx * {short}_my AS {short}_cov",
         f"{short}_xx / NULLIF({short}_w, 0) - {short}_mx * {short}_mx AS {short}_var_x",
@@ -201,65 +290,34 @@ def _ordered(relation: list[str]) -> list[str]:
     return [by_alias[name] for name in STAT_COLUMNS if name in by_alias]
 
 
-def calls_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
-    """The selected calls of ``source``, one row each: group columns, ``latency_ms``,
-    ``input_tokens``, ``output_tokens``, the weight ``w`` and ``failed`` (1.0 or 0.0).
-    """
-    groups = [
-        f"{dialect.text(spec.ref(ref))} AS {alias}"
-        for ref, alias in zip(spec.by, spec.group_aliases(), strict=False)
-    ]
-    rate = dialect.number(spec.field(schema.SAMPLE_RATE))
-    status = dialect.text(FieldRef(spec.field(schema.STATUS)))
-    latency = dialect.number(spec.field(schema.LATENCY_MS))
-    columns = [
-        *groups,
-        f"{latency} AS latency_ms",
-        *(
-            f"{dialect.number(spec.field(field))} AS {short}_tokens"
-            for short, field in TOKEN_FIELDS
-        ),
-        f"CASE WHEN {rate} > 0 AND {rate} <= 1 THEN 1.0 / {rate} ELSE 1.0 END AS w",
-        f"CASE WHEN {status} = 'error' THEN 1.0 ELSE 0.0 END AS failed",
-    ]
-    where = [
-        f"{dialect.text(FieldRef(spec.field(schema.MODEL_ID)))} IS NOT NULL",
-        f"{latency} IS NOT NULL",
-        *spec.window.sql_conditions(dialect.timestamp, dialect.time_literal),
-        *(f.sql(dialect.text(spec.ref(f.field))) for f in spec.filters),
-    ]
-    return (
-        "  SELECT\n    "
-        + ",\n    ".join(columns)
-        + f"\n  FROM {source}\n  WHERE "
-        + "\n    AND ".join(where)
-    )
-
-
-def stats_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
-    """Return the query computing :data:`STAT_COLUMNS` per group of ``spec.by``.
-
-    ``source`` is what the query reads ``FROM`` (a table, a ``read_json(...)`` call,
-    a BigQuery table name).
-    """
+def stats_from_cells_sql(spec: StatsSpec, cells: str, *, prefix: str = "WITH ") -> str:
+    """The statistics per group from the cells of :func:`cells_sql` in ``cells``."""
     aliases = spec.group_aliases()
     partition = f"PARTITION BY {', '.join(aliases)} " if aliases else ""
     group_by = f"GROUP BY {', '.join(aliases)}" if aliases else ""
     order_by = f"ORDER BY {', '.join(aliases)}" if aliases else ""
     sums = [
         *aliases,
-        "COUNT(*) AS records",
+        "SUM(records) AS records",
         "SUM(w) AS calls",
-        "SUM(w * failed) AS failed_calls",
+        "SUM(failed_w) AS failed_calls",
         *(
             f"MIN(CASE WHEN cum_w >= {fraction} * total_w THEN latency_ms END) AS latency_{name}_ms"
             for name, fraction in QUANTILES
         ),
         "SUM(w * latency_ms) AS latency_wsum",
-        *(m for short, _ in TOKEN_FIELDS for m in _moments(short, f"{short}_tokens")),
     ]
+    for short, _ in TOKEN_FIELDS:
+        sums += [
+            f"SUM({short}_w) AS {short}_w",
+            f"SUM({short}_x) AS {short}_x",
+            f"SUM({short}_xx) AS {short}_xx",
+            f"SUM({short}_w * latency_ms) AS {short}_y",
+            f"SUM({short}_w * latency_ms * latency_ms) AS {short}_yy",
+            f"SUM({short}_x * latency_ms) AS {short}_xy",
+        ]
     means = [
-        f"{short}_{part[0]} / NULLIF({short}_w, 0) AS {short}_m{part[0]}"
+        f"{short}_{part} / NULLIF({short}_w, 0) AS {short}_m{part}"
         for short, _ in TOKEN_FIELDS
         for part in ("x", "y")
     ]
@@ -276,13 +334,23 @@ def stats_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
     ]
     indent = ",\n    "
     return (
-        "WITH calls AS (\n" + calls_sql(spec, source, dialect) + "\n),\n"
-        "ranked AS (\n  SELECT *,\n"
+        f"{prefix}ranked AS (\n  SELECT *,\n"
         f"    SUM(w) OVER ({partition}ORDER BY latency_ms ROWS BETWEEN UNBOUNDED PRECEDING "
         "AND CURRENT ROW) AS cum_w,\n"
-        f"    SUM(w) OVER ({partition.rstrip()}) AS total_w\n  FROM calls\n),\n"
+        f"    SUM(w) OVER ({partition.rstrip()}) AS total_w\n"
+        f"  FROM {cells} AS cells\n  WHERE records > 0\n),\n"
         "sums AS (\n  SELECT\n    " + indent.join(sums) + f"\n  FROM ranked\n  {group_by}\n),\n"
         "means AS (\n  SELECT *,\n    " + indent.join(means) + "\n  FROM sums\n),\n"
         "spread AS (\n  SELECT *,\n    " + indent.join(spread) + "\n  FROM means\n)\n"
         "SELECT\n  " + ",\n  ".join(final) + f"\nFROM spread\n{order_by}\n"
     )
+
+
+def stats_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
+    """Return the one query computing :data:`STAT_COLUMNS` per group of ``spec.by``.
+
+    ``source`` is what the query reads ``FROM`` (a ``read_json(...)`` call, a
+    BigQuery table name).
+    """
+    cells = cells_sql(spec, source, dialect).replace("\n", "\n  ")
+    return stats_from_cells_sql(spec, "cells", prefix=f"WITH cells AS (\n  {cells}\n),\n")

@@ -1,22 +1,39 @@
 """``inferlog stats``: per group, calls, error rate, latency quantiles, the token relation.
 
-:func:`compute_stats` reads the files once into DuckDB
-(:func:`~inferlog.analysis.engine.load_records`) and runs the query of
-:func:`~inferlog.analysis.sql.stats_sql` over them; how each figure is defined is
-documented there.
+:func:`compute_stats` reads the files once, in DuckDB, into the small table of
+per-latency sums of :func:`~inferlog.analysis.sql.cells_sql` (which also counts each
+file's lines and unreadable lines), and computes the statistics from it; how each
+figure is defined is documented in :mod:`~inferlog.analysis.sql`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from inferlog.analysis.engine import RECORDS_TABLE, FileReport, connect, load_records
+from inferlog.analysis.engine import (
+    FILENAME_COLUMN,
+    UNREADABLE_SQL,
+    FileReport,
+    account,
+    connect,
+    materialize,
+    read_json_sql,
+)
 from inferlog.analysis.sources import resolve_paths
-from inferlog.analysis.sql import STAT_COLUMNS, StatsSpec, source_columns, stats_sql
+from inferlog.analysis.sql import (
+    STAT_COLUMNS,
+    StatsSpec,
+    cells_sql,
+    source_columns,
+    stats_from_cells_sql,
+)
 
-__all__ = ["StatsResult", "compute_stats"]
+__all__ = ["CELLS_TABLE", "StatsResult", "compute_stats", "group_label", "run_query"]
+
+#: Temporary table of the per-group, per-latency sums.
+CELLS_TABLE = "inferlog_cells"
 
 
 @dataclass
@@ -28,7 +45,7 @@ class StatsResult:
     #: One dict per group, keyed by ``columns``.
     rows: list[dict[str, Any]]
     files: list[FileReport] = field(default_factory=list)
-    #: The query that computed ``rows`` (over the loaded table).
+    #: The query that computed ``rows`` from the per-latency sums.
     sql: str = ""
 
     @property
@@ -42,12 +59,11 @@ class StatsResult:
         return sum(report.unreadable for report in self.files)
 
 
-def run_stats_query(con: Any, spec: StatsSpec, source: str) -> list[dict[str, Any]]:
-    """Run the stats query of ``spec`` over ``source`` on ``con``; one dict per group."""
-    sql = stats_sql(spec, source)
+def run_query(con: Any, sql: str) -> list[dict[str, Any]]:
+    """Run ``sql`` on ``con``; one dict per row, keyed by column name."""
     cursor = con.execute(sql)
     names = [description[0] for description in cursor.description]
-    return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def compute_stats(
@@ -56,6 +72,7 @@ def compute_stats(
     *,
     memory_limit: str | None = None,
     plot_path: str | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> StatsResult:
     """Compute the statistics of the inference records in ``paths``.
 
@@ -67,6 +84,8 @@ def compute_stats(
         memory_limit: DuckDB's memory ceiling (default
             :data:`~inferlog.analysis.engine.DEFAULT_MEMORY_LIMIT`).
         plot_path: also draw :func:`~inferlog.analysis.plot.draw_stats_plot` there.
+        on_progress: called with the share of the reading done (0 to 100), for a
+            progress bar.
 
     Raises:
         InputError: a path is missing or the files cannot be read.
@@ -75,17 +94,29 @@ def compute_stats(
     spec = spec or StatsSpec()
     files = resolve_paths(paths)
     con = connect(memory_limit=memory_limit) if memory_limit else connect()
+    columns = source_columns(spec)
     try:
-        reports = load_records(con, files, source_columns(spec))
-        rows = run_stats_query(con, spec, RECORDS_TABLE)
+        reports, originals = materialize(
+            con,
+            CELLS_TABLE,
+            files,
+            columns,
+            lambda source: cells_sql(
+                spec, source, per_file=FILENAME_COLUMN, unreadable=UNREADABLE_SQL
+            ),
+            on_progress=on_progress,
+        )
+        counts = con.execute(f"SELECT file, lines, bad FROM {CELLS_TABLE} WHERE file_row")
+        files_read = account(reports, originals, counts.fetchall())
+        sql = stats_from_cells_sql(spec, f"(SELECT * FROM {CELLS_TABLE} WHERE NOT file_row)")
+        rows = run_query(con, sql)
         if plot_path:
             from inferlog.analysis.plot import draw_stats_plot
 
-            draw_stats_plot(con, spec, RECORDS_TABLE, plot_path)
+            draw_stats_plot(con, spec, read_json_sql(files, columns), plot_path)
     finally:
         con.close()
-    columns = [*spec.group_aliases(), *STAT_COLUMNS]
-    return StatsResult(columns, rows, reports, stats_sql(spec, RECORDS_TABLE))
+    return StatsResult([*spec.group_aliases(), *STAT_COLUMNS], rows, files_read, sql)
 
 
 def group_label(row: dict[str, Any], aliases: Sequence[str]) -> str:

@@ -39,6 +39,10 @@ class ProgressBar:
             self._last_draw = now
             self._draw()
 
+    def update_to(self, done: float) -> None:
+        """Set the units done to ``done`` (for work that reports a share, not steps)."""
+        self.advance(int(done) - self.done)
+
     def _draw(self) -> None:
         width = shutil.get_terminal_size((80, 24)).columns
         if self.total:

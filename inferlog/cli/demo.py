@@ -71,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     except MissingExtraError as err:
         print(f"\n(for the stats table: {err})", file=sys.stderr)
         return 0
-    print(f"\ninferlog stats {args.out} --filter {RUN_FIELD}={summary.run_id}")
+    print(f"\nthis run's calls: inferlog stats {args.out} --filter {RUN_FIELD}={summary.run_id}")
     render("table", result.columns, result.rows, out=sys.stdout)
     return 0

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             filters=filters,
             tolerance=args.tolerance,
             compare=args.compare,
+            schema_name=args.schema,
             max_differences=max(args.show, 0),
             on_invalid=skipped.append,
             on_record=bar.advance,

@@ -7,9 +7,11 @@ import sys
 from typing import Any
 
 from inferlog.analysis.errors import UsageError
+from inferlog.analysis.queries import QUERY_TARGETS
 from inferlog.analysis.selection import FieldRef
 from inferlog.cli._common import add_paths, add_selection, report_files, selection
 from inferlog.cli._output import FORMATS, render
+from inferlog.cli._progress import ProgressBar
 
 __all__ = ["DEFAULT_BY", "register", "run"]
 
@@ -40,7 +42,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output (table)")
     parser.add_argument(
         "--query",
-        choices=("cloudwatch", "bigquery", "duckdb"),
+        choices=QUERY_TARGETS,
         help="print the same statistics as a query to run where the logs live, and exit",
     )
     parser.add_argument(
@@ -87,7 +89,14 @@ def run(args: argparse.Namespace) -> int:
         from inferlog.analysis.plot import matplotlib_pyplot
 
         matplotlib_pyplot()  # fail before the work, not after it
-    result = compute_stats(args.paths, spec, memory_limit=args.memory_limit, plot_path=args.plot)
+    with ProgressBar(100, "reading %", stream=sys.stderr) as bar:
+        result = compute_stats(
+            args.paths,
+            spec,
+            memory_limit=args.memory_limit,
+            plot_path=args.plot,
+            on_progress=bar.update_to if bar.enabled else None,
+        )
     report_files("stats", result.files)
     extra = {
         "records": result.records,
