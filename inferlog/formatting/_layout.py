@@ -218,13 +218,16 @@ class FieldLayout:
 
     def exception_text(self, formatter: logging.Formatter, record: logging.LogRecord) -> Any:
         """python-json-logger's ``exc_info``: the traceback text, or a list of its lines."""
+        text: str | list[str]
         if record.exc_info:
+            # python-json-logger's own formatException already splits into lines.
             text = formatter.formatException(record.exc_info)
         elif record.exc_text:
             text = record.exc_text
         else:
             return None
-        return text.splitlines() if self.exc_info_as_array else text
+        lines = text if isinstance(text, list) else text.splitlines()
+        return lines if self.exc_info_as_array else "\n".join(lines)
 
     def stack(self, stack_info: str) -> Any:
         """``stack_info`` as a list of lines, or as the one string python-json-logger writes."""
