@@ -20,6 +20,8 @@ from inferlog._validation import check_level
 from inferlog.context import ContextFilter
 from inferlog.formatting import ConsoleFormatter, JsonFormatter
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler
+from inferlog.integrations import install as install_integrations
+from inferlog.integrations import uninstall as uninstall_integrations
 from inferlog.pipeline.queue import (
     DEFAULT_OVERFLOW,
     DEFAULT_QUEUE_SIZE,
@@ -60,6 +62,7 @@ class Pipeline:
         """Remove the queue handler from the loggers it was attached to."""
         for name in self.loggers:
             logging.getLogger(name or None).removeHandler(self.queue_handler)
+        uninstall_integrations(self.queue_handler)
 
 
 def _console_handler(
@@ -94,6 +97,8 @@ def configure(
     overflow: OverflowPolicy = DEFAULT_OVERFLOW,
     spill_path: str | os.PathLike[str] | None = None,
     handle_sigterm: bool = False,
+    capture_servers: bool | None = None,
+    capture_warnings: bool = False,
 ) -> Pipeline:
     """Install the whole inferlog pipeline and return what was installed.
 
@@ -129,6 +134,11 @@ def configure(
         overflow: ``"drop_oldest"``, ``"drop_newest"`` or ``"block"``.
         spill_path: where records undelivered at shutdown go.
         handle_sigterm: drain the queue when the process gets SIGTERM (main thread only).
+        capture_servers: forward uvicorn's and gunicorn's access and error loggers
+            (which do not propagate) into the pipeline: True, False, or None (default)
+            for those of the two already imported. See :doc:`/migrating`.
+        capture_warnings: route ``warnings.warn`` through the pipeline
+            (:func:`logging.captureWarnings`); undone when the pipeline is replaced.
 
     Raises:
         ValueError: for an option that cannot work (unknown level, console mode,
@@ -184,6 +194,7 @@ def configure(
         logger = logging.getLogger(name or None)
         logger.addHandler(queue_handler)
         logger.setLevel(numeric_level)
+    install_integrations(queue_handler, servers=capture_servers, warnings=capture_warnings)
     with _lock:
         _current = pipeline
     return pipeline

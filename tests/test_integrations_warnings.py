@@ -1,0 +1,47 @@
+"""``warnings.warn`` through the pipeline (``integrations.warnings``)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import inferlog
+from inferlog.reader import read_records
+
+
+def test_configure_routes_warnings_into_the_file_and_undoes_it(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    before = warnings.showwarning
+    inferlog.configure(filename=path, console=False, capture_warnings=True)
+    assert before is not warnings.showwarning
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("old API", DeprecationWarning, stacklevel=1)
+    finally:
+        inferlog.shutdown()
+    (record,) = list(read_records(path))
+    assert ("py.warnings", "WARNING") == (record["logger"], record["level"])
+    assert "DeprecationWarning: old API" in record["message"]
+    assert before is warnings.showwarning
+
+
+def test_warnings_reach_a_pipeline_attached_to_other_loggers_only(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    inferlog.configure(filename=path, console=False, loggers=["app"], capture_warnings=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("careful", UserWarning, stacklevel=1)
+    finally:
+        inferlog.shutdown()
+    assert ["py.warnings"] == [r["logger"] for r in read_records(path)]
+
+
+def test_warnings_are_left_alone_by_default(tmp_path: Path) -> None:
+    before = warnings.showwarning
+    inferlog.configure(filename=tmp_path / "app.jsonl", console=False)
+    try:
+        assert before is warnings.showwarning
+    finally:
+        inferlog.shutdown()
