@@ -9,17 +9,21 @@ import inferlog
 from inferlog.reader import read_records
 
 
+def _warn_then_shutdown(message: str, category: type[Warning]) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn(message, category, stacklevel=1)
+    finally:
+        inferlog.shutdown()
+
+
 def test_configure_routes_warnings_into_the_file_and_undoes_it(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
     before = warnings.showwarning
     inferlog.configure(filename=path, console=False, capture_warnings=True)
     assert before is not warnings.showwarning
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.warn("old API", DeprecationWarning, stacklevel=1)
-    finally:
-        inferlog.shutdown()
+    _warn_then_shutdown("old API", DeprecationWarning)
     (record,) = list(read_records(path))
     assert ("py.warnings", "WARNING") == (record["logger"], record["level"])
     assert "DeprecationWarning: old API" in record["message"]
@@ -29,12 +33,7 @@ def test_configure_routes_warnings_into_the_file_and_undoes_it(tmp_path: Path) -
 def test_warnings_reach_a_pipeline_attached_to_other_loggers_only(tmp_path: Path) -> None:
     path = tmp_path / "app.jsonl"
     inferlog.configure(filename=path, console=False, loggers=["app"], capture_warnings=True)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.warn("careful", UserWarning, stacklevel=1)
-    finally:
-        inferlog.shutdown()
+    _warn_then_shutdown("careful", UserWarning)
     assert ["py.warnings"] == [r["logger"] for r in read_records(path)]
 
 

@@ -68,9 +68,10 @@ def test_each_block_runs_as_printed(index: int, tmp_path: Path, moto_url: str) -
 
 @pytest.mark.slow
 def test_the_python_json_logger_blocks_differ_only_by_the_factory(tmp_path: Path) -> None:
-    before, after = (block for block in PYTHON_BLOCKS[:2])
+    before, after = PYTHON_BLOCKS[:2]
     assert after == before.replace("pythonjsonlogger.json.JsonFormatter", "inferlog.JsonFormatter")
-    lines = [json.loads(_run(block, tmp_path, dict(os.environ)).stdout) for block in (before, after)]
+    outputs = [_run(block, tmp_path, dict(os.environ)).stdout for block in (before, after)]
+    lines = [json.loads(output) for output in outputs]
     for line in lines:
         del line["asctime"]
     assert lines[0] == lines[1]

@@ -83,7 +83,7 @@ class JsonFormatter(OrjsonFormatter):
 
     It is a drop-in for python-json-logger's formatters: every option they document
     is accepted with the same meaning (``docs/migrating.md``), and where inferlog
-    differs on purpose, ``tests/compat/pjl_differences.toml`` says how and why.
+    differs on purpose, ``tests/compat/pjl_differences.json`` says how and why.
 
     Args:
         fmt: a format string (``"%(levelname)s %(message)s"``) or a sequence of
