@@ -68,7 +68,8 @@ def test_configure_twice_replaces_the_previous_pipeline(tmp_path: Path) -> None:
     assert [r["message"] for r in _lines(first)] == ["one"]
     assert [r["message"] for r in _lines(second)] == ["two"]
     root_queues = [h for h in logging.getLogger().handlers if isinstance(h, inferlog.QueueHandler)]
-    assert root_queues == []  # shutdown detached it
+    # The second replaced the first; shutdown leaves it attached, delivering inline.
+    assert [pipeline.queue_handler] == root_queues
     assert pipeline.queue_handler.name == "inferlog.queue"
 
 

@@ -128,3 +128,18 @@ def test_a_record_that_propagates_to_the_queue_anyway_is_written_once(pipeline_f
     logging.getLogger("uvicorn.error").info("started")
     inferlog.shutdown()
     assert ["started"] == [r["message"] for r in read_records(pipeline_file)]
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"capture_servers": "yes"}, "capture_servers"),
+        ({"capture_warnings": "on"}, "capture_warnings"),
+    ],
+)
+def test_configure_refuses_a_bad_capture_option_before_building(
+    options: dict[str, Any], named: str, tmp_path: Path
+) -> None:
+    with pytest.raises(TypeError, match=named):
+        inferlog.configure(filename=tmp_path / "x.jsonl", console=False, **options)
+    assert not (tmp_path / "x.jsonl").exists()

@@ -159,3 +159,55 @@ def test_records_after_shutdown_are_delivered_on_the_callers_thread(tmp_path: Pa
     queue.shutdown(5)
     logger.info("late")
     assert ["late"] == sink.messages
+
+
+def test_a_rejected_dictconfig_leaves_nothing_half_built_behind() -> None:
+    bad = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"queue": {"()": "inferlog.QueueHandler", "handlers": ["missing"]}},
+    }
+    with pytest.raises(ValueError, match="Unable to configure handler"):
+        logging.config.dictConfig(bad)
+    sink_name = f"ok-{time.monotonic_ns()}"
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {
+                sink_name: {"()": "tests.helpers.RecordCollector"},
+                "queue": {"()": "inferlog.QueueHandler", "handlers": [sink_name]},
+            },
+        }
+    )
+    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
+        handler = ref()
+        if handler is not None:
+            handler.flush()  # what logging.shutdown does at exit: nothing may raise
+
+
+def test_records_a_sink_refuses_are_spooled_for_it_not_lost(tmp_path: Path) -> None:
+    from inferlog.pipeline import BatchSink, Spool
+
+    class TakesOne(BatchSink):
+        """Acknowledges the very first record it is given, and nothing after."""
+
+        taken = 0
+
+        def write_batch(self, items: list[object], deadline: float | None) -> int:
+            accepted = min(len(items), 1 - self.taken)
+            self.taken += accepted
+            return accepted
+
+    sink = TakesOne()
+    sink.set_name("takes-one")
+    other = RecordCollector()
+    queue = QueueHandler(handlers=[sink, other], spill_path=tmp_path / "spool.jsonl")
+    logger = _logger("refused")
+    logger.addHandler(queue)
+    for i in range(3):
+        logger.warning("r%d", i)
+    queue.shutdown(5)
+    spooled = [r["message"] for r in Spool(tmp_path / "spool.jsonl").records("takes-one")]
+    assert (["r1", "r2"], 2) == (spooled, queue.stats()["spilled"])
+    assert ["r0", "r1", "r2"] == other.messages  # the other sink still got everything

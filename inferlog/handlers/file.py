@@ -18,7 +18,6 @@ torn last line left by a process killed in the middle of a ``write``. See
 from __future__ import annotations
 
 import collections
-import errno
 import importlib
 import logging
 import logging.handlers
@@ -27,7 +26,24 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from inferlog._diagnostics import Counters, report, report_once
+from inferlog._diagnostics import Counters, report
+from inferlog.handlers._file_failures import _WriteFailures
+from inferlog.handlers._file_options import (
+    DEFAULT_BACKUP_COUNT,
+    DEFAULT_BATCH_MAX_BYTES,
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_COMPRESS_LEVEL,
+    DEFAULT_FILE_MODE,
+    DEFAULT_FSYNC_INTERVAL_SECONDS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PENDING_BYTES,
+    DEFAULT_RETRY_INTERVAL_SECONDS,
+    FLUSH_MODES,
+    FSYNC_POLICIES,
+    PERMANENT_ERRNOS,
+    check_file_options,
+)
+from inferlog.handlers._lines import encode_line, encode_text
 from inferlog.handlers._maintenance import _BackgroundMaintenance
 from inferlog.handlers._rotation import (
     DEFAULT_LOG_PATH,
@@ -67,50 +83,13 @@ __all__ = [
     "parse_rotation_stamp",
 ]
 
-#: Size at which the active file is rotated (100 MiB); 0 turns size rotation off.
-DEFAULT_MAX_BYTES: Final[int] = 100 * 1024 * 1024
-#: Rotated files kept; ``None`` keeps every file (subject to ``max_age_seconds``).
-DEFAULT_BACKUP_COUNT: Final[int] = 30
-#: Permission bits of the log files (the audit files use 0o600).
-DEFAULT_FILE_MODE: Final[int] = 0o640
-#: In ``flush_mode="batch"``, buffered bytes that force a write before ``flush()``.
-DEFAULT_BATCH_MAX_BYTES: Final[int] = 256 * 1024
-#: Bytes of records held in memory while the disk refuses writes; beyond it new
-#: records are dropped and counted.
-DEFAULT_MAX_PENDING_BYTES: Final[int] = 16 * 1024 * 1024
-#: How often a failing file is tried again, in seconds.
-DEFAULT_RETRY_INTERVAL_SECONDS: Final[float] = 2.0
-#: With ``fsync="interval"``, the longest time between two ``fsync`` calls.
-DEFAULT_FSYNC_INTERVAL_SECONDS: Final[float] = 1.0
-#: How long ``close()`` waits for background compression and retention.
-DEFAULT_CLOSE_TIMEOUT_SECONDS: Final[float] = 5.0
-#: gzip level of rotated files: 6 is zlib's default speed/size trade-off.
-DEFAULT_COMPRESS_LEVEL: Final[int] = 6
-
-#: Accepted values of ``flush_mode``.
-FLUSH_MODES: Final[frozenset[str]] = frozenset({"record", "batch"})
-#: Accepted values of ``fsync``.
-FSYNC_POLICIES: Final[frozenset[str]] = frozenset({"never", "always", "interval"})
-
-_WRITE_ERRNOS_HINT: Final[dict[int, str]] = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exhausted",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EROFS: "the file system is read-only",
-}
-
-
-def _one_line(text: str) -> str:
-    # JSON never contains a raw line break, but a plain formatter (or a traceback)
-    # can: escape it so that one record is always exactly one line.
-    if "\n" in text or "\r" in text:
-        text = text.replace("\r", "\\r").replace("\n", "\\n")
-    return text
-
 
 class RotatingJsonFileHandler(
-    _SharedFile, _BackgroundMaintenance, BatchSink, logging.handlers.BaseRotatingHandler
+    _SharedFile,
+    _BackgroundMaintenance,
+    _WriteFailures,
+    BatchSink,
+    logging.handlers.BaseRotatingHandler,
 ):
     """Write records as JSON lines to a local file, rotating by size and/or time.
 
@@ -159,7 +138,7 @@ class RotatingJsonFileHandler(
         self,
         filename: str | os.PathLike[str] = DEFAULT_LOG_PATH,
         *,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int | str = DEFAULT_MAX_BYTES,
         when: str | None = None,
         interval: int = 1,
         utc: bool = True,
@@ -167,68 +146,59 @@ class RotatingJsonFileHandler(
         max_age_seconds: float | None = None,
         compress: bool = True,
         compress_level: int = DEFAULT_COMPRESS_LEVEL,
-        file_mode: int = DEFAULT_FILE_MODE,
+        file_mode: int | str = DEFAULT_FILE_MODE,
         flush_mode: str = "record",
-        batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
-        flush_level: int = logging.ERROR,
+        batch_max_bytes: int | str = DEFAULT_BATCH_MAX_BYTES,
+        flush_level: int | str = logging.ERROR,
         fsync: str = "never",
         fsync_interval: float = DEFAULT_FSYNC_INTERVAL_SECONDS,
-        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        max_pending_bytes: int | str = DEFAULT_MAX_PENDING_BYTES,
         retry_interval: float = DEFAULT_RETRY_INTERVAL_SECONDS,
         lock: bool = True,
         opener: Opener | None = None,
         clock: Callable[[], float] = time.time,
         level: int | str = logging.NOTSET,
     ) -> None:
-        if max_bytes < 0:
-            raise ValueError(f"max_bytes must be >= 0 (0 disables size rotation), not {max_bytes}")
-        if when is not None and when.upper() not in WHEN_VALUES:
-            raise ValueError(f"when must be None or one of {sorted(WHEN_VALUES)}, not {when!r}")
-        if interval < 1:
-            raise ValueError(f"interval must be at least 1, not {interval}")
-        if backup_count is not None and backup_count < 0:
-            raise ValueError(f"backup_count must be None or >= 0, not {backup_count}")
-        if max_age_seconds is not None and max_age_seconds <= 0:
-            raise ValueError(f"max_age_seconds must be None or > 0, not {max_age_seconds}")
-        if not 1 <= compress_level <= 9:
-            raise ValueError(f"compress_level must be between 1 and 9, not {compress_level}")
-        if not 0 <= file_mode <= 0o777:
-            raise ValueError(f"file_mode must be permission bits (0 to 0o777), not {file_mode:#o}")
-        if flush_mode not in FLUSH_MODES:
-            raise ValueError(f"flush_mode must be one of {sorted(FLUSH_MODES)}, not {flush_mode!r}")
-        if batch_max_bytes < 1:
-            raise ValueError(f"batch_max_bytes must be >= 1, not {batch_max_bytes}")
-        if fsync not in FSYNC_POLICIES:
-            raise ValueError(f"fsync must be one of {sorted(FSYNC_POLICIES)}, not {fsync!r}")
-        if fsync_interval <= 0:
-            raise ValueError(f"fsync_interval must be > 0, not {fsync_interval}")
-        if max_pending_bytes < batch_max_bytes:
-            raise ValueError(
-                f"max_pending_bytes ({max_pending_bytes}) must be >= batch_max_bytes "
-                f"({batch_max_bytes})"
-            )
-        if retry_interval <= 0:
-            raise ValueError(f"retry_interval must be > 0, not {retry_interval}")
-
+        checked = check_file_options(
+            filename=filename,
+            max_bytes=max_bytes,
+            when=when,
+            interval=interval,
+            utc=utc,
+            backup_count=backup_count,
+            max_age_seconds=max_age_seconds,
+            compress=compress,
+            compress_level=compress_level,
+            file_mode=file_mode,
+            flush_mode=flush_mode,
+            batch_max_bytes=batch_max_bytes,
+            flush_level=flush_level,
+            fsync=fsync,
+            fsync_interval=fsync_interval,
+            max_pending_bytes=max_pending_bytes,
+            retry_interval=retry_interval,
+            lock=lock,
+            level=level,
+        )
         # delay=True: the stdlib base would otherwise open the file here.
-        super().__init__(os.fspath(filename), "a", encoding="utf-8", delay=True)
-        self.setLevel(level)
-        self.max_bytes = max_bytes
-        self.when = when.upper() if when is not None else None
-        self.interval = interval
+        super().__init__(checked.filename, "a", encoding="utf-8", delay=True)
+        self.setLevel(checked.level)
+        self.max_bytes = checked.max_bytes
+        self.when = checked.when
+        self.interval = checked.interval
         self.utc = utc
-        self.backup_count = backup_count
-        self.max_age_seconds = max_age_seconds
+        self.backup_count = checked.backup_count
+        self.max_age_seconds = checked.max_age_seconds
         self.compress = compress
-        self.compress_level = compress_level
-        self.file_mode = file_mode
-        self.flush_mode = flush_mode
-        self.batch_max_bytes = batch_max_bytes
-        self.flush_level = flush_level
-        self.fsync = fsync
-        self.fsync_interval = fsync_interval
-        self.max_pending_bytes = max_pending_bytes
-        self.retry_interval = retry_interval
+        self.compress_level = checked.compress_level
+        self.file_mode = checked.file_mode
+        self.flush_mode = checked.flush_mode
+        self.batch_max_bytes = checked.batch_max_bytes
+        self.flush_level = checked.flush_level
+        self.fsync = checked.fsync
+        self.fsync_interval = checked.fsync_interval
+        self.max_pending_bytes = checked.max_pending_bytes
+        self.retry_interval = checked.retry_interval
         self.use_lock = lock
         self.opener = opener
         self.clock = clock
@@ -303,7 +273,7 @@ class RotatingJsonFileHandler(
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` as one line and write it (or buffer it in batch mode)."""
         try:
-            line = self._encode(self.format(record))
+            line = encode_text(self.format(record))
             force = self.flush_mode == "record" or record.levelno >= self.flush_level
             self._submit([line], force=force)
         except Exception:
@@ -317,7 +287,7 @@ class RotatingJsonFileHandler(
         """
         with self.lock:  # type: ignore[union-attr]
             size = self._current_size()
-            incoming = len(self._encode(self.format(record)))
+            incoming = len(encode_text(self.format(record)))
             return int(self.rollover_due(size, incoming, self.clock()))
 
     def doRollover(self) -> None:
@@ -384,21 +354,29 @@ class RotatingJsonFileHandler(
 
     def prepare(self, record: logging.LogRecord) -> bytes:
         """Return ``record`` as one encoded JSON line (the :class:`BatchSink` hook)."""
-        return self._encode(self.format(record))
+        return encode_text(self.format(record))
 
     def write_batch(self, items: list[bytes], deadline: float | None) -> int:
         """Write prepared lines together, in one locked write (the :class:`BatchSink` hook).
 
-        Lines the disk refuses are held in memory up to ``max_pending_bytes`` and
-        written when it recovers; beyond that they are counted as dropped. Returns
-        how many lines were taken (all of them). Never raises.
+        While the disk refuses writes for a while (full, read-only) lines are held
+        in memory up to ``max_pending_bytes`` and written when it recovers. Returns
+        how many lines were taken: the lines beyond that memory, and every line
+        while the path can never be written (it is a directory, a parent is a
+        file), are not taken, so the queue spools them. Never raises.
         """
         with self.lock:  # type: ignore[union-attr]
             try:
-                self._submit(items, force=True)
+                taken = self._submit(items, force=True, stop_when_full=True)
             except Exception:
                 self.handleError(_flush_record(self))
-        return len(items)
+                return len(items)
+            failing = self._failing
+            if failing is not None and failing.errno in PERMANENT_ERRNOS:
+                for _ in range(min(taken, len(self._pending))):
+                    self._pending_bytes -= len(self._pending.pop())
+                return 0
+        return taken
 
     def write_lines(self, lines: Iterable[str | bytes]) -> int:
         """Write already-serialised lines (one record each) together, now.
@@ -408,7 +386,7 @@ class RotatingJsonFileHandler(
         Returns how many lines were accepted (written, or held in memory while the
         disk refuses them); the rest were dropped and counted.
         """
-        encoded = [self._encode_line(line) for line in lines]
+        encoded = [encode_line(line) for line in lines]
         if not encoded:
             return 0
         with self.lock:  # type: ignore[union-attr]
@@ -440,26 +418,19 @@ class RotatingJsonFileHandler(
 
     # -- writing ---------------------------------------------------------------------
 
-    def _encode(self, text: str) -> bytes:
-        if text.endswith("\n"):
-            text = text[:-1]
-        return (_one_line(text) + "\n").encode("utf-8", "backslashreplace")
+    def _submit(self, lines: list[bytes], *, force: bool, stop_when_full: bool = False) -> int:
+        """Queue ``lines`` (lock held) and write them if due; return how many were kept.
 
-    def _encode_line(self, line: str | bytes) -> bytes:
-        if isinstance(line, bytes):
-            body = line[:-1] if line.endswith(b"\n") else line
-            if b"\n" not in body and b"\r" not in body:
-                return body + b"\n"
-            line = body.decode("utf-8", "backslashreplace")
-        return self._encode(line)
-
-    def _submit(self, lines: list[bytes], *, force: bool) -> int:
-        """Queue ``lines`` (lock held) and write them if due; return how many were kept."""
+        With ``stop_when_full`` the first line that finds no room ends the call (the
+        caller spools the rest); otherwise such lines are dropped and counted.
+        """
         accepted = 0
         for line in lines:
             if self._pending_bytes + len(line) > self.max_pending_bytes:
                 self._drain()
                 if self._pending_bytes + len(line) > self.max_pending_bytes:
+                    if stop_when_full:
+                        break
                     self._drop(1)
                     continue
             self._pending.append(line)
@@ -468,10 +439,6 @@ class RotatingJsonFileHandler(
         if force or self._pending_bytes >= self.batch_max_bytes:
             self._drain()
         return accepted
-
-    def _drop(self, count: int) -> None:
-        self.counters.add("records_dropped", count)
-        self._dropped_in_outage += count
 
     def _drain(self) -> None:
         """Write everything pending (lock held); on an OSError keep it and retry later."""
@@ -509,65 +476,6 @@ class RotatingJsonFileHandler(
             chunk.append(line)
             total += len(line)
         return chunk
-
-    def _maybe_fsync(self, *, force: bool) -> None:
-        """Apply the fsync policy; a failure is reported and counted, never raised."""
-        fd = self._fd
-        if fd is None or self.fsync == "never":
-            return
-        now = time.monotonic()
-        if force or now - self._last_fsync >= self.fsync_interval:
-            self._last_fsync = now
-            try:
-                os.fsync(fd)
-            except OSError as err:
-                self._on_fsync_error(err)
-
-    def _on_fsync_error(self, err: OSError) -> None:
-        self.counters.add("fsync_errors")
-        report_once(
-            f"file-fsync-{id(self)}",
-            logging.ERROR,
-            "fsync of %s failed (%s); records written since the last successful fsync "
-            "may not survive a power loss; further fsync errors are only counted",
-            self.baseFilename,
-            err,
-        )
-
-    def _on_write_error(self, err: OSError, now: float) -> None:
-        self.counters.add("write_errors")
-        self._failed_attempts += 1
-        self._next_retry = now + self.retry_interval
-        # A new descriptor on the next attempt copes with a deleted file or
-        # directory, a remount and an fd the kernel has given up on.
-        self._close_fds()
-        if self._failing is None:
-            self._failing = err
-            self._dropped_in_outage = 0
-            hint = _WRITE_ERRNOS_HINT.get(err.errno or 0, "the write failed")
-            report(
-                logging.ERROR,
-                "cannot write to %s (%s: %s); holding up to %d bytes of records in "
-                "memory and retrying every %gs",
-                self.baseFilename,
-                hint,
-                err,
-                self.max_pending_bytes,
-                self.retry_interval,
-            )
-
-    def _on_recovered(self) -> None:
-        report(
-            logging.WARNING,
-            "writing to %s resumed after %d failed attempts; %d records were dropped "
-            "while it failed",
-            self.baseFilename,
-            self._failed_attempts,
-            self._dropped_in_outage,
-        )
-        self._failing = None
-        self._failed_attempts = 0
-        self._dropped_in_outage = 0
 
 
 def _default_formatter() -> logging.Formatter:

@@ -17,7 +17,15 @@ import logging
 from inferlog.integrations.servers import capture_server_loggers, release_server_loggers
 from inferlog.integrations.warnings import capture_warnings, release_warnings
 
-__all__ = ["install", "uninstall"]
+__all__ = ["check_options", "install", "uninstall"]
+
+
+def check_options(*, servers: object, warnings: object) -> None:
+    """Check :func:`install`'s options (``configure``'s ``capture_*``) before anything is built."""
+    if servers not in (True, False, None):
+        raise TypeError(f"capture_servers must be True, False or None, got {servers!r}")
+    if warnings not in (True, False):
+        raise TypeError(f"capture_warnings must be True or False, got {warnings!r}")
 
 
 def install(

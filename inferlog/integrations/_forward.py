@@ -46,21 +46,25 @@ class ForwardHandler(logging.Handler):
 
 def attach(target: logging.Handler, name: str) -> ForwardHandler:
     """Attach a :class:`ForwardHandler` to ``target`` on logger ``name`` (once)."""
-    logger = logging.getLogger(name or None)
-    for handler in logger.handlers:
-        if isinstance(handler, ForwardHandler) and handler.target is target:
+    for handler in forwarders(name):
+        if handler.target is target:
             return handler
     forwarder = ForwardHandler(target, name)
-    logger.addHandler(forwarder)
+    logging.getLogger(name or None).addHandler(forwarder)
     return forwarder
 
 
 def detach(target: logging.Handler, name: str) -> bool:
     """Remove the forwarders to ``target`` from logger ``name``; whether there was one."""
-    logger = logging.getLogger(name or None)
     found = False
-    for handler in list(logger.handlers):
-        if isinstance(handler, ForwardHandler) and handler.target is target:
-            logger.removeHandler(handler)
+    for handler in forwarders(name):
+        if handler.target is target:
+            logging.getLogger(name or None).removeHandler(handler)
             found = True
     return found
+
+
+def forwarders(name: str) -> list[ForwardHandler]:
+    """The forwarders attached to logger ``name``, to any target."""
+    handlers = logging.getLogger(name or None).handlers
+    return [handler for handler in handlers if isinstance(handler, ForwardHandler)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from inferlog.integrations._forward import attach, detach
+from inferlog.integrations._forward import attach, detach, forwarders
 
 __all__ = ["WARNINGS_LOGGER", "capture_warnings", "release_warnings"]
 
@@ -26,6 +26,10 @@ def capture_warnings(target: logging.Handler) -> list[str]:
 
 
 def release_warnings(target: logging.Handler) -> None:
-    """Undo :func:`capture_warnings` for ``target`` (capture off if it had turned it on)."""
-    if detach(target, WARNINGS_LOGGER):
+    """Undo :func:`capture_warnings` for ``target``.
+
+    Capture is turned off when no other pipeline still forwards warnings: when
+    :func:`inferlog.configure` replaces a pipeline, the new one is installed first.
+    """
+    if detach(target, WARNINGS_LOGGER) and not forwarders(WARNINGS_LOGGER):
         logging.captureWarnings(False)

@@ -51,12 +51,16 @@ class Fanout:
         deadline: float | None,
         handle_plain: Callable[[logging.Handler], Callable[[logging.LogRecord], object]],
         on_chunk: Callable[[int], None],
+        on_refused: Callable[[logging.Handler, list[logging.LogRecord]], None],
     ) -> bool:
         """Give ``records`` to every sink, ``step`` at a time; False if abandoned.
 
         Within each chunk the sinks are served in order. ``handle_plain(sink)`` is
         the per-record entry point of a sink without ``handle_batch``;
-        ``on_chunk(n)`` is called after every sink has had a chunk of ``n``.
+        ``on_chunk(n)`` is called after every sink has had a chunk, with the number
+        of its records that some sink took;
+        ``on_refused(sink, records)`` gets the records a batch sink did not
+        acknowledge while the queue was not giving up on it (they are spooled).
         """
         done = [0] * len(targets)
         self._state = (records, targets, done)
@@ -66,6 +70,9 @@ class Fanout:
             if last > 0:
                 for record in chunk:
                     record.__dict__[MEMO_ATTR] = {}
+            # Acknowledgements are prefixes: the records some sink took are the
+            # longest prefix any sink acknowledged.
+            taken_by_any = 0
             for index, target in enumerate(targets):
                 if self.abandon:
                     return False
@@ -74,12 +81,18 @@ class Fanout:
                 handle_batch = getattr(target, "handle_batch", None)
                 if handle_batch is not None:
                     taken = self._deliver_batch(target, handle_batch, view, level, deadline)
-                    done[index] = start + taken
+                    taken_by_any = max(taken_by_any, taken)
                     if taken < len(view):
-                        return False  # the sink gave up (deadline or cancel)
+                        if self.abandon:
+                            done[index] = start + taken
+                            return False  # the shutdown spools the rest, per sink
+                        on_refused(target, list(chunk[taken:]))
+                    done[index] = start + len(view)
                 elif not self._deliver_plain(index, start, handle_plain(target), view, level):
                     return False
-            on_chunk(len(chunk))
+                else:
+                    taken_by_any = len(view)
+            on_chunk(taken_by_any)
         self._state = ((), (), [])
         return True
 

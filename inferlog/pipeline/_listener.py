@@ -22,6 +22,7 @@ from inferlog._diagnostics import report, report_once
 from inferlog._feedback import shipping
 from inferlog.pipeline import lifecycle
 from inferlog.pipeline._overflow import dropped_summary
+from inferlog.pipeline.spool import spill_records
 
 __all__ = ["QueueListenerLoop"]
 
@@ -56,6 +57,8 @@ class QueueListenerLoop:
     _flushed_upto: int
     _flush_wanted: int
     _sink_errors: int
+    _spilled: int
+    spill_path: str | None
     _dropped_pending: collections.Counter[str]
     _deadline: float | None
     _fanout: Any
@@ -68,6 +71,13 @@ class QueueListenerLoop:
     if TYPE_CHECKING:
 
         def _resolve_targets(self) -> list[logging.Handler]: ...
+        def _spool(
+            self,
+            target: logging.Handler,
+            records: list[logging.LogRecord],
+            result: Any,
+            reason: str = ...,
+        ) -> None: ...
         def _plain_entry(
             self, target: logging.Handler
         ) -> Callable[[logging.LogRecord], object]: ...
@@ -164,15 +174,31 @@ class QueueListenerLoop:
         report(logging.WARNING, summary.getMessage())
 
     def _deliver(self, records: list[logging.LogRecord], *, count: bool = True) -> None:
-        """Give ``records`` to every sink (see :class:`~inferlog.pipeline._fanout.Fanout`)."""
+        """Give ``records`` to every sink (see :class:`~inferlog.pipeline._fanout.Fanout`).
+
+        With no sink at all (none resolved yet), the records are spooled rather than
+        counted as delivered.
+        """
+        targets = self._resolve_targets()
+        if not targets:
+            count_spooled, _where = spill_records(
+                records, self.spill_path, sink="<no sink>", reason="the queue has no sink"
+            )
+            self._spilled += count_spooled
+            return
         self._fanout.deliver(
             records,
-            self._resolve_targets(),
+            targets,
             step=self.batch_size,
             deadline=self._deadline,
             handle_plain=self._plain_entry,
             on_chunk=self._count_delivered if count else _ignore,
+            on_refused=self._spool_refused,
         )
+
+    def _spool_refused(self, target: logging.Handler, records: list[logging.LogRecord]) -> None:
+        """Spool what a sink refused (a file it can never write, a rejected batch)."""
+        self._spool(target, records, None, reason="refused by the sink")
 
     def _count_delivered(self, count: int) -> None:
         self._delivered += count

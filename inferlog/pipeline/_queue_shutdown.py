@@ -79,6 +79,7 @@ class QueueShutdown:
     _busy: bool
     _waiters: int
     _spilled: int
+    _spill_paths: list[str]
     _deadline: float | None
     _pending_at_shutdown: int
     _shutdown_report: ShutdownReport | None
@@ -168,6 +169,9 @@ class QueueShutdown:
         for target, records in leftovers:
             self._spool(target, records, result)
         lifecycle.unregister_participant(self)  # type: ignore[arg-type]
+        # Everything this queue ever spooled: at the deadline, and what a sink refused.
+        result.spilled = self._spilled
+        result.spill_paths = list(self._spill_paths)
         result.dropped = dict(self._dropped_total)
         self._shutdown_report = result
         with self._done:
@@ -189,20 +193,25 @@ class QueueShutdown:
         listener.join(CANCEL_GRACE_SECONDS)
 
     def _spool(
-        self, target: logging.Handler, records: list[logging.LogRecord], result: ShutdownReport
+        self,
+        target: logging.Handler,
+        records: list[logging.LogRecord],
+        result: ShutdownReport | None,
+        reason: str = "undelivered at the shutdown deadline",
     ) -> None:
+        """Spool ``records`` for ``target``, after its filters; count them."""
         index = next((i for i, t in enumerate(self._resolve_targets()) if t is target), 0)
         count, where = spill_records(
             records,
             self.spill_path,
             list(target.filters),
             sink=sink_name(target, index),
+            reason=reason,
             formatter=target.formatter,
         )
         self._spilled += count
-        result.spilled += count
-        if where and where not in result.spill_paths:
-            result.spill_paths.append(where)
+        if where and where not in self._spill_paths:
+            self._spill_paths.append(where)
 
     def _drain_here(self, listener: threading.Thread | None, deadline: float) -> None:
         """Deliver the buffer on this thread, which holds the lock; stop at ``deadline``."""

@@ -206,7 +206,12 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
             raise TypeError(f"spill_path must be a str or os.PathLike, got {spill_path!r}")
         if handle_sigterm not in (True, False):
             raise TypeError(f"handle_sigterm must be True or False, got {handle_sigterm!r}")
-        logging.Handler.__init__(self, check_level("level", level))
+        numeric_level = check_level("level", level)
+        # Everything that can refuse the configuration runs before the handler joins
+        # logging's registry: a half-built handler there would break the next
+        # dictConfig and logging.shutdown at exit.
+        sinks = SinkTargets(handlers)
+        logging.Handler.__init__(self, numeric_level)
         self.queue = queue  # type: ignore[assignment]  # unused; see the docstring
         self.queue_size = queue_size
         self.overflow: OverflowPolicy = overflow
@@ -223,7 +228,7 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
             and cls.prepare is QueueHandler.prepare
             and cls.enqueue is QueueHandler.enqueue
         )
-        self._set_specs(handlers)
+        self._sinks = sinks
         self._init_state()
         self._closed = False
         self._shutdown_report: ShutdownReport | None = None
@@ -269,6 +274,7 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         self._dropped_pending: collections.Counter[str] = collections.Counter()
         self._dropped_total: collections.Counter[str] = collections.Counter()
         self._spilled = 0
+        self._spill_paths: list[str] = []
         self._sink_errors = 0
 
     def _set_specs(self, handlers: Iterable[logging.Handler | str] | None) -> None:

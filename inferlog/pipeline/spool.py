@@ -73,17 +73,18 @@ def record_to_spill_dict(
 ) -> dict[str, Any]:
     """Return the JSON-ready dict of ``record`` that a spool file holds.
 
-    The sink's formatter builds it when it can (``record_dict``, as
-    :class:`~inferlog.JsonFormatter` has), so a spooled record reads like a written
-    one; otherwise a plain dict of the standard keys and the extras, which needs
-    nothing but the standard library (the formatter may be what is broken).
+    Built by ``record_dict`` (the one record-to-dict path) of the sink's formatter
+    when it has one, else of a default :class:`~inferlog.JsonFormatter`, so a
+    spooled record reads like a written one. Only if that fails, a plain dict of the
+    standard keys and the extras, which needs nothing but the standard library.
     """
     record_dict = getattr(formatter, "record_dict", None)
-    if record_dict is not None:
-        with contextlib.suppress(Exception):
-            built = record_dict(record)
-            if isinstance(built, dict):
-                return built
+    if record_dict is None:
+        record_dict = _default_record_dict()
+    with contextlib.suppress(Exception):
+        built = record_dict(record)
+        if isinstance(built, dict):
+            return built
     out: dict[str, Any] = {
         "timestamp": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
         .isoformat(timespec="microseconds")
@@ -98,6 +99,17 @@ def record_to_spill_dict(
     if record.exc_info and EXCEPTION_ATTR not in out:
         out[EXCEPTION_ATTR] = describe_exception(record.exc_info)
     return out
+
+
+_default_formatter: list[Any] = []
+
+
+def _default_record_dict() -> Any:
+    if not _default_formatter:
+        from inferlog.formatting import JsonFormatter  # the spool is off the hot path
+
+        _default_formatter.append(JsonFormatter())
+    return _default_formatter[0].record_dict
 
 
 def _dumps(obj: dict[str, Any]) -> str:
