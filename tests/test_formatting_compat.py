@@ -355,3 +355,17 @@ def test_with_a_format_plain_records_match_python_json_logger(
     fmt = ["message", *fields]
     record = _record(msg=message, args=(), extra=extras)
     assert _line(PjlOrjsonFormatter(fmt), record) == _line(JsonFormatter(fmt), record)
+
+
+@settings(max_examples=150, deadline=None)
+@given(fmt=st.text(max_size=40), style=st.sampled_from(["%", "{", "$", ","]))
+def test_any_format_string_gives_fields_or_a_value_error_and_lines_never_fail(
+    fmt: str, style: str
+) -> None:
+    try:
+        formatter = JsonFormatter(fmt, style=style)
+    except ValueError:
+        formatter = JsonFormatter(fmt, style=style, validate=False)
+    data = json.loads(formatter.format(_record(extra={"k": 1})))
+    assert isinstance(data, dict)
+    assert 1 == data.get("k", data.get("extra.k"))
