@@ -89,3 +89,16 @@ def test_the_loguru_after_block_writes_the_record_into_inferlogs_file(tmp_path: 
 def test_the_uvicorn_log_config_file_is_uvicorn_log_config() -> None:
     (shown,) = _blocks("json")
     assert uvicorn_log_config("logs/inferlog.jsonl") == json.loads(shown)
+
+
+@pytest.mark.slow
+def test_the_watchtower_after_block_delivers_to_cloudwatch(tmp_path: Path, moto_url: str) -> None:
+    import boto3
+
+    (after,) = [b for b in PYTHON_BLOCKS if "CloudWatchHandler(" in b]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL": moto_url}
+    assert 0 == _run(after, tmp_path, env).returncode
+    client = boto3.client("logs", endpoint_url=moto_url, region_name="us-east-1")
+    events = client.get_log_events(logGroupName="inference", logStreamName="api")["events"]
+    records = [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
+    assert any(r["model_id"] == "fraud-v3" and r["logger"] == "fraud" for r in records)
