@@ -369,3 +369,21 @@ def test_any_format_string_gives_fields_or_a_value_error_and_lines_never_fail(
     data = json.loads(formatter.format(_record(extra={"k": 1})))
     assert isinstance(data, dict)
     assert 1 == data.get("k", data.get("extra.k"))
+
+
+def test_exc_info_text_survives_the_queue_which_sends_the_exception_as_data() -> None:
+    from inferlog.pipeline.queue import QueueHandler
+
+    stream = io.StringIO()
+    sink = logging.StreamHandler(stream)
+    sink.setFormatter(JsonFormatter("%(message)s", exception_field="exc_info"))
+    queue = QueueHandler(handlers=[sink])
+    try:
+        queue.handle(_record(exc=True))
+    finally:
+        queue.shutdown(5.0)
+        sink.close()
+    data = json.loads(stream.getvalue())
+    assert "ValueError: boom" == data["exc_info"].splitlines()[-1]
+    assert data["exc_info"].startswith("Traceback (most recent call last):")
+    assert "exception" not in data

@@ -225,7 +225,12 @@ class FieldLayout:
         elif record.exc_text:
             text = record.exc_text
         else:
-            return None
+            # Behind a queue the exception travels as data (``record.exception``).
+            prepared = record.__dict__.get(schema.EXCEPTION_FIELD)
+            stack = prepared.get("stack") if isinstance(prepared, Mapping) else None
+            if not isinstance(stack, list):
+                return None
+            text = [str(line) for line in stack]
         lines = text if isinstance(text, list) else text.splitlines()
         return lines if self.exc_info_as_array else "\n".join(lines)
 
