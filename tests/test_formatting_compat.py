@@ -387,3 +387,16 @@ def test_exc_info_text_survives_the_queue_which_sends_the_exception_as_data() ->
     assert "ValueError: boom" == data["exc_info"].splitlines()[-1]
     assert data["exc_info"].startswith("Traceback (most recent call last):")
     assert "exception" not in data
+
+
+def test_exc_info_text_is_redacted_like_the_exception_object() -> None:
+    from inferlog import RedactionFilter
+
+    try:
+        raise ValueError("no account for ana@example.com")
+    except ValueError:
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "m", (), sys.exc_info())
+    assert RedactionFilter().filter(record)
+    text = _line(JsonFormatter(exception_field="exc_info"), record)["exc_info"]
+    assert text.startswith("Traceback")
+    assert "ana@example.com" not in text
