@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 LINT_PATHS := inferlog tests benchmarks examples docs/conf.py
 
-.PHONY: demo test lint typecheck unit docs bench clean
+.PHONY: demo test lint typecheck unit docs bench clean compat
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 --dist loadfile
 
-test: lint typecheck unit docs
+test: lint typecheck unit docs compat
+
+# python-json-logger's own formatter tests, against inferlog.JsonFormatter; the sdist
+# is downloaded into build/compat (not committed). Differences: tests/compat/pjl_differences.json.
+compat: $(VENV)/.installed-test
+	$(PY) tests/compat/run_pjl_tests.py --cache build/compat
 
 docs: $(VENV)/.installed-test
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
@@ -46,4 +51,4 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache .pytest_cache logs
+	rm -rf $(VENV) build/compat docs/_build .mypy_cache .ruff_cache .pytest_cache logs

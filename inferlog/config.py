@@ -23,6 +23,9 @@ from inferlog._validation import check_level, check_seconds
 from inferlog.context import ContextFilter
 from inferlog.formatting import ConsoleFormatter, JsonFormatter
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler
+from inferlog.integrations import check_options as check_integrations
+from inferlog.integrations import install as install_integrations
+from inferlog.integrations import uninstall as uninstall_integrations
 from inferlog.pipeline.queue import (
     DEFAULT_OVERFLOW,
     DEFAULT_QUEUE_SIZE,
@@ -73,6 +76,7 @@ class Pipeline:
         """Remove the queue handler from its loggers, and what it added to other handlers."""
         for name in self.loggers:
             logging.getLogger(name or None).removeHandler(self.queue_handler)
+        uninstall_integrations(self.queue_handler)
         for handler, formatter in self.redacted_foreign:
             if isinstance(handler.formatter, _RedactingFormatter):
                 handler.setFormatter(formatter)  # type: ignore[arg-type]
@@ -246,6 +250,8 @@ def configure(
     handle_sigterm: bool | None = None,
     existing_handlers: ExistingHandlers = "redact",
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    capture_servers: bool | None = None,
+    capture_warnings: bool = False,
 ) -> Pipeline:
     """Install the whole inferlog pipeline and return what was installed.
 
@@ -297,6 +303,11 @@ def configure(
             ``"keep"`` leaves them as they are, ``"remove"`` detaches them. Each
             one is named once on stderr.
         shutdown_timeout: the deadline for draining at exit and on SIGTERM.
+        capture_servers: forward uvicorn's and gunicorn's access and error loggers
+            (which do not propagate) into the pipeline: True, False, or None (default)
+            for those of the two already imported. See :doc:`/migrating`.
+        capture_warnings: route ``warnings.warn`` through the pipeline
+            (:func:`logging.captureWarnings`); undone when the pipeline is replaced.
 
     Raises:
         ValueError, TypeError: for an option that cannot work, naming it. Nothing is
@@ -318,6 +329,7 @@ def configure(
     )
     numeric_level = check_level("level", level)
     check_seconds("shutdown_timeout", shutdown_timeout)
+    check_integrations(servers=capture_servers, warnings=capture_warnings)
     json_formatter = _named(
         "static_fields", JsonFormatter, schema=schema, static_fields=static_fields
     )
@@ -383,6 +395,7 @@ def configure(
         logger = logging.getLogger(name or None)
         logger.addHandler(queue_handler)
         logger.setLevel(numeric_level)
+    install_integrations(queue_handler, servers=capture_servers, warnings=capture_warnings)
     if _sigterm_wanted(handle_sigterm):
         install_signal_handlers(timeout=shutdown_timeout)
     with _lock:

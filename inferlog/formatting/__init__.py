@@ -9,6 +9,7 @@ stack and exception (:func:`format_timestamp`, :func:`record_exception`).
 from __future__ import annotations
 
 from inferlog.formatting._fields import format_timestamp, record_exception
+from inferlog.formatting._layout import RECORD_FIELDS
 from inferlog.formatting.console import (
     DEFAULT_CONSOLE_VALUE_CHARS,
     ConsoleFormatter,
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_MAX_RECORD_BYTES",
     "MIN_FIELD_BYTES",
     "MIN_RECORD_BYTES",
+    "RECORD_FIELDS",
     "ConsoleFormatter",
     "JsonFormatter",
     "colour_wanted",

@@ -9,8 +9,9 @@ never raises.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -18,25 +19,28 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 from inferlog import schema
 from inferlog import schema as _schema
-from inferlog._diagnostics import report_once
 from inferlog._text import safe_str
-from inferlog.formatting._bounds import (
-    fit_str,
-    json_size,
-    safe_key,
-    to_json_safe,
-)
-from inferlog.formatting._coerce import (
-    MARKER_RESERVE,
-    clean_text,
-    fast_options,
-    orjson_default,
-)
+from inferlog.formatting._coerce import fast_options
+from inferlog.formatting._failure import failure_dict, failure_line
 from inferlog.formatting._fields import (
     _extra_fields,
     _stack_lines,
     format_timestamp,
     record_exception,
+)
+from inferlog.formatting._fit import encode_field, fit_record
+from inferlog.formatting._layout import (
+    BYTES_FORMATS,
+    SCHEMA_LAYOUT,
+    build_layout,
+    chain_default,
+    check_choice,
+    check_fields,
+    check_names,
+    check_size,
+    encoder_default,
+    iso_timestamp,
+    reformatter,
 )
 
 __all__ = [
@@ -54,72 +58,15 @@ DEFAULT_MAX_RECORD_BYTES: Final = 256 * 1024 - 26
 #: Largest serialised value of one field by default: room for a long prompt or
 #: response, while four such fields still fit one record.
 DEFAULT_MAX_FIELD_BYTES: Final = 64 * 1024
+#: How timestamps are written by default: RFC 3339, UTC, microseconds, ``Z``.
+DEFAULT_TIMESTAMP_FORMAT: Final = "rfc3339"
+#: How bytes values are written by default: as UTF-8 text, which is what they mostly are.
+DEFAULT_BYTES_FORMAT: Final = "text"
 #: Smallest accepted ``max_record_bytes``: the core fields and the note about dropped
 #: fields must always fit.
 MIN_RECORD_BYTES: Final = 1024
 #: Smallest accepted ``max_field_bytes``: every truncation marker must fit.
 MIN_FIELD_BYTES: Final = 256
-#: Bytes kept free in a record that is being cut for the ``dropped_fields`` note.
-_DROPPED_NOTE_BYTES: Final = 320
-#: Longest message and error text in the minimal line written when formatting failed.
-_FAILURE_TEXT_CHARS: Final = 2_000
-
-
-#: Marks "not tried yet"; orjson never encodes a value as zero bytes.
-_NOT_ENCODED: Final = b""
-
-
-def _encode_field(value: Any) -> bytes | None:
-    """One orjson attempt at a single field; None when orjson refuses it."""
-    try:
-        return orjson.dumps(
-            value, default=orjson_default, option=fast_options() | orjson.OPT_NON_STR_KEYS
-        )
-    except TypeError:
-        return None
-
-
-def _field_value(value: Any, budget: int, encoded: bytes | None = _NOT_ENCODED) -> tuple[Any, int]:
-    """Return ``value`` ready for orjson within ``budget`` bytes, and its size.
-
-    Most fields of a record that needed the careful path are fine on their own (one
-    lone surrogate, one huge payload): those are encoded once, by orjson, and kept
-    as a :class:`orjson.Fragment`; only the others are walked. ``encoded`` is the
-    field's encoding when the caller already tried (None: orjson refused it).
-    """
-    if encoded is _NOT_ENCODED:
-        encoded = _encode_field(value)
-    if encoded is not None and len(encoded) <= budget:
-        size = len(encoded)
-        return (orjson.loads(encoded) if _Fragment is None else _Fragment(encoded)), size
-    return to_json_safe(value, budget)
-
-
-#: orjson.Fragment (orjson 3.9.x and later) embeds bytes already encoded.
-_Fragment: Any = getattr(orjson, "Fragment", None)
-
-
-def _validate_names(option: str, value: object) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{option} must be a mapping of str to str, got {type(value).__name__}")
-    result: dict[str, str] = {}
-    for key, new in value.items():
-        if not isinstance(key, str) or not isinstance(new, str) or not new:
-            raise ValueError(
-                f"{option} must map field names to non-empty str, got {key!r}: {new!r}"
-            )
-        result[key] = new
-    return result
-
-
-def _validate_size(option: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{option} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{option} must be at least {minimum} bytes, got {value}")
-    return value
 
 
 class JsonFormatter(OrjsonFormatter):
@@ -134,48 +81,135 @@ class JsonFormatter(OrjsonFormatter):
     as a dict, for sinks that send structured entries; :meth:`format` writes exactly
     that dict.
 
+    It is a drop-in for python-json-logger's formatters: every option they document
+    is accepted with the same meaning (``docs/migrating.md``), and where inferlog
+    differs on purpose, ``tests/compat/pjl_differences.json`` says how and why.
+
     Args:
+        fmt: a format string (``"%(levelname)s %(message)s"``) or a sequence of
+            record attribute names, as python-json-logger reads it: the fields it
+            names are written under those names instead of the schema's
+            ``timestamp``, ``level``, ``logger`` and ``message``.
+        datefmt: ``time.strftime`` format of ``asctime``.
+        style: how ``fmt`` names fields: ``"%"``, ``"{"``, ``"$"`` or ``","``.
+        validate: check ``fmt`` against ``style`` as ``logging.Formatter`` does.
         schema: ``"inferlog"`` (default) or ``"otel"``, which writes OpenTelemetry
             semantic-convention names (:data:`inferlog.schema.OTEL_NAMES`).
         rename_fields: ``{field: output_name}``, applied last (after ``schema``).
+        rename_fields_keep_missing: write each ``rename_fields`` target as null when
+            the record has no such field.
         static_fields: fields added to every record (service, env, host, ...); a
             record's own extra of the same name wins.
+        defaults: like ``static_fields``, at the lowest priority.
+        record_fields: standard record attributes to add after the core fields
+            (``process``, ``threadName``, ``funcName``, ``lineno``, ``hostname``...,
+            see :data:`~inferlog.formatting.RECORD_FIELDS`).
+        reserved_attrs: record attributes that are never written as extras
+            (default: every standard ``LogRecord`` attribute).
+        timestamp: with ``fmt``, True or a key adds the record's time under
+            ``"timestamp"`` or that key; without ``fmt`` a str renames ``timestamp``.
+        timestamp_format: ``"rfc3339"`` (``2026-12-06T16:13:04.123456Z``) or
+            ``"isoformat"`` (``2026-12-06T16:13:04.123456+00:00``, python-json-logger's).
+        exception_field: ``"exception"`` (a ``{type, message, stack}`` object) or
+            ``"exc_info"`` (python-json-logger's traceback text); ``exc_info_as_array``,
+            or ``exc_info`` in ``fmt`` or in ``rename_fields``, choose ``"exc_info"``.
+        exc_info_as_array: write ``exc_info`` as a list of lines.
+        stack_info_as_array: write ``stack_info`` as a list of lines (default) or,
+            with False, as one string.
+        bytes_format: ``"text"`` (UTF-8, ``\\xNN`` for invalid bytes) or ``"base64"``.
+        json_default: called for values orjson cannot write; when it raises, the value
+            gets inferlog's representation.
+        json_encoder: a ``json.JSONEncoder`` subclass whose ``default`` is used the same way.
+        json_serializer: a ``json.dumps``-like callable that writes the final line.
+        json_indent: indent the line (``True`` = 2 spaces, or an int or str).
+        json_ensure_ascii: escape non-ASCII characters.
+        prefix: text written before each JSON object.
         max_field_bytes: cap on the serialised value of one field.
         max_record_bytes: cap on the whole line, in UTF-8 bytes, newline excluded.
     """
 
     def __init__(
         self,
+        fmt: str | Sequence[str] | None = None,
+        datefmt: str | None = None,
+        style: str = "%",
+        validate: bool = True,
         *,
         schema: str = "inferlog",
         rename_fields: Mapping[str, str] | None = None,
+        rename_fields_keep_missing: bool = False,
         static_fields: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        record_fields: Sequence[str] | None = None,
+        reserved_attrs: Iterable[str] | None = None,
+        timestamp: bool | str = False,
+        timestamp_format: str = DEFAULT_TIMESTAMP_FORMAT,
+        exception_field: str | None = None,
+        exc_info_as_array: bool = False,
+        stack_info_as_array: bool = True,
+        bytes_format: str = DEFAULT_BYTES_FORMAT,
+        json_default: Callable[[Any], Any] | None = None,
+        json_encoder: type[json.JSONEncoder] | None = None,
+        json_serializer: Callable[..., str] | None = None,
+        json_indent: int | str | bool | None = None,
+        json_ensure_ascii: bool = False,
+        prefix: str = "",
         max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         if schema not in _SCHEMAS:
             raise ValueError(f"schema must be one of {', '.join(_SCHEMAS)}, got {schema!r}")
-        renames = _validate_names("rename_fields", rename_fields)
-        if static_fields is not None and not isinstance(static_fields, Mapping):
-            raise ValueError(f"static_fields must be a mapping, got {type(static_fields).__name__}")
-        statics = dict(static_fields or {})
-        for key in statics:
-            if not isinstance(key, str):
-                raise ValueError(f"static_fields keys must be str, got {key!r}")
-        self.max_record_bytes = _validate_size(
-            "max_record_bytes", max_record_bytes, MIN_RECORD_BYTES
-        )
-        self.max_field_bytes = _validate_size("max_field_bytes", max_field_bytes, MIN_FIELD_BYTES)
+        renames = check_names("rename_fields", rename_fields)
+        statics = check_fields("static_fields", static_fields)
+        default_fields = check_fields("defaults", defaults)
+        self.max_record_bytes = check_size("max_record_bytes", max_record_bytes, MIN_RECORD_BYTES)
+        self.max_field_bytes = check_size("max_field_bytes", max_field_bytes, MIN_FIELD_BYTES)
         if self.max_field_bytes > self.max_record_bytes:
             raise ValueError(
                 f"max_field_bytes ({max_field_bytes}) must not exceed "
                 f"max_record_bytes ({max_record_bytes})"
             )
-        super().__init__(rename_fields=renames, static_fields=statics, json_default=orjson_default)
+        if not isinstance(prefix, str):
+            raise ValueError(f"prefix must be a str, got {prefix!r}")
+        if json_encoder is not None:
+            json_default = encoder_default(json_encoder)
+        if json_default is not None and not callable(json_default):
+            raise ValueError(f"json_default must be callable, got {json_default!r}")
+        self._default = chain_default(
+            json_default, check_choice("bytes_format", bytes_format, BYTES_FORMATS) == "base64"
+        )
+        super().__init__(
+            rename_fields=renames, static_fields=statics, json_default=self._default, prefix=prefix
+        )
+        self.datefmt = datefmt
+        self.defaults = default_fields
         self.schema = schema
+        self.rename_fields_keep_missing = rename_fields_keep_missing
+        self.timestamp = timestamp
+        self.exc_info_as_array = exc_info_as_array
+        self.stack_info_as_array = stack_info_as_array
+        self.json_ensure_ascii = json_ensure_ascii
+        self._reformat = reformatter(json_serializer, json_indent, json_ensure_ascii)
+        self._layout = build_layout(
+            fmt,
+            style=style,
+            validate=validate,
+            record_fields=record_fields,
+            reserved_attrs=reserved_attrs,
+            timestamp=timestamp,
+            timestamp_format=timestamp_format,
+            exception_field=exception_field,
+            exc_info_as_array=exc_info_as_array,
+            stack_info_as_array=stack_info_as_array,
+            renames=renames,
+            keep_missing=rename_fields_keep_missing,
+            has_defaults=bool(default_fields),
+        )
         self._names: dict[str, str] = {}
         if schema == "otel":
             self._names.update(_schema.OTEL_NAMES)
+        if isinstance(timestamp, str) and fmt is None:
+            self._names[_schema.TIMESTAMP] = timestamp
         self._names.update(renames)
         outputs = [self._name(field) for field in _ALL_NAMED_FIELDS]
         clashes = sorted({name for name in outputs if outputs.count(name) > 1})
@@ -212,7 +246,7 @@ class JsonFormatter(OrjsonFormatter):
         try:
             return str(self.serialize_log_record(self._log_data(record)))
         except Exception as err:
-            return self._failure_line(record, err)
+            return failure_line(record, err)
 
     def record_dict(self, record: logging.LogRecord) -> dict[str, Any]:
         """Return the JSON-ready dict of ``record``: what :meth:`format` writes, as data.
@@ -230,9 +264,9 @@ class JsonFormatter(OrjsonFormatter):
         try:
             data = orjson.loads(self.jsonify_log_record(self._log_data(record)))
         except Exception as err:
-            return dict(self._failure_dict(record, err))
+            return failure_dict(record, err)
         if not isinstance(data, dict):  # a jsonify_log_record override gone wrong
-            return dict(self._failure_dict(record, TypeError("the record is not an object")))
+            return failure_dict(record, TypeError("the record is not an object"))
         return data
 
     def _log_data(self, record: logging.LogRecord) -> dict[str, Any]:
@@ -255,6 +289,9 @@ class JsonFormatter(OrjsonFormatter):
 
         Override to add or change fields; call this first to keep the order.
         """
+        if self._layout is not SCHEMA_LAYOUT:
+            self._add_layout_fields(log_data, record, message_dict)
+            return
         core = self._core_out
         log_data[core[0]] = format_timestamp(record.created)
         log_data[core[1]] = record.levelname
@@ -269,9 +306,7 @@ class JsonFormatter(OrjsonFormatter):
             try:
                 log_data[core[3]] = record.getMessage()
             except Exception as err:
-                log_data[core[3]] = safe_str(record.msg)
-                fields[_schema.MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
-                fields[_schema.MESSAGE_ARGS_FIELD] = record.args
+                log_data[core[3]] = _unformattable(record, err, fields)
         extras = _extra_fields(record)
         if fields:
             fields.update(extras)
@@ -297,6 +332,67 @@ class JsonFormatter(OrjsonFormatter):
         if exception is not None:
             self._add_exception(log_data, exception)
 
+    def _add_layout_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        """:meth:`add_fields` when python-json-logger's options change the fields."""
+        layout = self._layout
+        names = self._names
+        fields: dict[Any, Any] = {**self.defaults, **self.static_fields, **message_dict}
+        if layout.format_fields is None:
+            core = self._core_out
+            log_data[core[0]] = self._timestamp(record.created)
+            log_data[core[1]] = record.levelname
+            log_data[core[2]] = record.name
+            try:
+                log_data[core[3]] = "" if message_dict else record.getMessage()
+            except Exception as err:
+                log_data[core[3]] = _unformattable(record, err, fields)
+        else:
+            for name in layout.format_fields:
+                log_data[names.get(name, name)] = layout.attribute(self, record, name)
+        for name in layout.record_fields:
+            log_data[names.get(name, name)] = layout.attribute(self, record, name)
+        fields.update(layout.extras(record))
+        for field, out in self._inference_out:
+            if field in fields:
+                log_data[out] = fields.pop(field)
+        for key, value in fields.items():
+            out = names.get(key, key)
+            if out in log_data:
+                out = f"{_schema.COLLISION_PREFIX}{out}"
+            log_data[out] = value
+        if layout.timestamp_key is not None:
+            log_data[self._name(layout.timestamp_key)] = self._timestamp(record.created)
+        taken = layout.format_fields or ()
+        if record.stack_info and _schema.STACK_INFO_FIELD not in taken:
+            stack = layout.stack(record.stack_info)
+            if self.schema == "otel" and isinstance(stack, list):
+                stack = "\n".join(stack)
+            log_data[self._name(_schema.STACK_INFO_FIELD)] = stack
+        if not layout.exc_info:
+            exception = record_exception(record)
+            if exception is not None:
+                self._add_exception(log_data, exception)
+        elif "exc_info" not in taken and not message_dict.get("exc_info"):
+            text = layout.exception_text(self, record)
+            if text is not None:
+                log_data[self._name("exc_info")] = text
+        for out in layout.keep_missing:
+            log_data.setdefault(out, None)
+
+    def _timestamp(self, created: float) -> str:
+        if self._layout.iso_timestamps:
+            return iso_timestamp(created)
+        return format_timestamp(created)
+
+    def serialize_log_record(self, log_data: dict[str, Any]) -> str:
+        """Return ``prefix`` and the line; indented or ASCII-only when asked for."""
+        line = self.jsonify_log_record(log_data)
+        if self._reformat is not None:
+            line = self._reformat(line)
+        return self.prefix + line
+
     def _add_exception(self, log_data: dict[str, Any], exception: Any) -> None:
         if self.schema == "otel" and isinstance(exception, Mapping):
             stack = exception.get("stack")
@@ -314,14 +410,14 @@ class JsonFormatter(OrjsonFormatter):
         encoded: bytes | None
         options = fast_options()
         try:
-            encoded = orjson.dumps(log_data, default=orjson_default, option=options)
+            encoded = orjson.dumps(log_data, default=self._default, option=options)
         except TypeError:
             try:
                 # Dicts with int keys are common (class -> probability); orjson writes
                 # them with OPT_NON_STR_KEYS, which costs too much to always turn on.
                 encoded = orjson.dumps(
                     log_data,
-                    default=orjson_default,
+                    default=self._default,
                     option=options | orjson.OPT_NON_STR_KEYS,
                 )
             except TypeError:
@@ -333,92 +429,21 @@ class JsonFormatter(OrjsonFormatter):
             if size <= self.max_field_bytes:
                 return encoded.decode("utf-8")
             if size <= cap:
-                encodings = [_encode_field(value) for value in log_data.values()]
+                encodings = [encode_field(value, self._default) for value in log_data.values()]
                 if all(
                     part is not None and len(part) <= self.max_field_bytes for part in encodings
                 ):
                     return encoded.decode("utf-8")
-        return self._careful(log_data, cap, encodings).decode("utf-8")
-
-    def _careful(
-        self, log_data: dict[str, Any], cap: int, encodings: list[bytes | None] | None = None
-    ) -> bytes:
-        """Convert field by field within the budgets, most important fields first.
-
-        ``encodings`` are the fields' orjson encodings when they were already tried.
-        """
-        items = list(log_data.items())
-        position = {key: index for index, (key, _value) in enumerate(items)}
-        order = [position[key] for key in self._priority if key in position]
-        chosen = set(order)
-        order += [index for index in range(len(items)) if index not in chosen]
-        left = cap - 2 - _DROPPED_NOTE_BYTES  # {} and room to say what was dropped
-        kept: dict[int, tuple[str, Any]] = {}
-        dropped: list[str] = []
-        for index in order:
-            key, value = items[index]
-            name = safe_key(key)
-            key_size = json_size(name) + 2  # the colon, and a comma
-            budget = min(self.max_field_bytes, left - key_size)
-            if budget < MARKER_RESERVE:
-                dropped.append(name)
-                continue
-            converted, size = _field_value(
-                value, budget, _NOT_ENCODED if encodings is None else encodings[index]
-            )
-            kept[index] = (name, converted)
-            left -= key_size + size
-        result: dict[str, Any] = {}
-        for index in sorted(kept):
-            name, converted = kept[index]
-            result[name] = converted
-        if dropped:
-            note = (
-                f"{len(dropped)} field(s) left out to fit the {cap}-byte record cap: "
-                + ", ".join(dropped)
-            )
-            key_size = json_size(_schema.DROPPED_FIELDS_FIELD) + 2
-            result[_schema.DROPPED_FIELDS_FIELD] = fit_str(note, _DROPPED_NOTE_BYTES - key_size)[0]
-        encoded = orjson.dumps(result)
-        if len(encoded) > cap:  # pragma: no cover - the budgets above make this impossible
-            raise RuntimeError(f"record of {len(encoded)} bytes exceeds cap {cap}")
-        return encoded
-
-    def _failure_line(self, record: logging.LogRecord, err: BaseException) -> str:
-        """The minimal line written when formatting failed: it says what failed."""
-        line = self._failure_dict(record, err)
-        try:
-            return orjson.dumps(line).decode("utf-8")
-        except Exception:  # pragma: no cover - only str values; kept as a last resort
-            return '{"message":"<inferlog: record could not be formatted>"}'
-
-    def _failure_dict(self, record: logging.LogRecord, err: BaseException) -> dict[str, str]:
-        """The minimal record used when formatting failed; reports the failure once."""
-        report_once(
-            f"json-format:{type(err).__name__}",
-            logging.ERROR,
-            "JsonFormatter could not format a record (%s: %s); wrote a minimal line instead",
-            type(err).__name__,
-            safe_str(err),
+        return fit_record(log_data, cap, self.max_field_bytes, self._priority, encodings).decode(
+            "utf-8"
         )
-        line: dict[str, str] = {}
-        readers: tuple[tuple[str, Callable[[], str]], ...] = (
-            (_schema.TIMESTAMP, lambda: format_timestamp(record.created)),
-            (_schema.LEVEL, lambda: str(record.levelname)),
-            (_schema.LOGGER, lambda: str(record.name)),
-            (_schema.MESSAGE, lambda: safe_str(record.msg)),
-        )
-        for field, read in readers:
-            try:
-                line[field] = clean_text(read()[:_FAILURE_TEXT_CHARS])
-            except Exception:
-                line[field] = "<unavailable>"
-        try:
-            error = f"{type(err).__name__}: {safe_str(err)}"
-            line[_schema.FORMAT_ERROR_FIELD] = clean_text(error[:_FAILURE_TEXT_CHARS])
-        except Exception:  # pragma: no cover - safe_str does not raise
-            line[_schema.FORMAT_ERROR_FIELD] = "<unavailable>"
-        return line
+
+
+def _unformattable(record: logging.LogRecord, err: Exception, fields: dict[Any, Any]) -> str:
+    """The message of a record whose ``msg % args`` failed; says why in ``fields``."""
+    fields[_schema.MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
+    fields[_schema.MESSAGE_ARGS_FIELD] = record.args
+    return safe_str(record.msg)
 
 
 _SCHEMAS: Final = schema.SCHEMAS

@@ -1,0 +1,1 @@
+"""Running other projects' test suites against inferlog (``make compat``)."""
