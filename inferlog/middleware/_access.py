@@ -38,6 +38,8 @@ class _Access:
 
     __slots__ = (
         "client_address",
+        "complete",
+        "disconnected",
         "exc_info",
         "method",
         "path",
@@ -58,6 +60,10 @@ class _Access:
         self.response_size = 0
         self.exc_info: ExcInfo | None = None
         self.request_id: str | None = None
+        # The last body message was handed to the server.
+        self.complete = False
+        # The client went away before the response was complete.
+        self.disconnected = False
 
 
 _current_access: contextvars.ContextVar[_Access | None] = contextvars.ContextVar(
@@ -141,7 +147,7 @@ class _AccessLog:
             extra[schema.STATUS_CODE] = status_code
             extra[schema.LATENCY_MS] = round((end - access.start_ns) / 1_000_000, 3)
             level = self.level
-            if exc is not None and is_cancellation(exc):
+            if access.disconnected or (exc is not None and is_cancellation(exc)):
                 extra[schema.STATUS] = STATUS_ERROR
                 extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
                 level = min(self.error_level, logging.WARNING)
