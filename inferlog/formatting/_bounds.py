@@ -54,6 +54,15 @@ def more_items_marker(amount: int, unit: str = "items") -> str:
     return f"...[truncated {amount} more {unit}]"
 
 
+def circular_marker(value: object) -> str:
+    """What a container met again inside itself becomes: ``<circular reference to list>``.
+
+    The redaction walk writes the same text, so a cycle reads alike whichever stage
+    met it first.
+    """
+    return f"<circular reference to {type_name(value)}>"
+
+
 #: Key under which a cut dictionary says how many keys it dropped.
 MORE_KEYS_KEY = "..."
 
@@ -79,8 +88,10 @@ def fit_text(
             return text, size
         if keep == 0:
             return "...", 5
-        # Dropping ``size - budget`` units frees at least that many bytes.
-        keep = max(0, keep - (size - budget))
+        # Keep in proportion to what fits: a unit may take several bytes of JSON (an
+        # escaped byte "\\xff" takes five), so cutting one unit per excess byte could
+        # keep nothing of a value that has room for a readable prefix.
+        keep = min(keep - 1, keep * budget // size)
 
 
 def fit_str(value: str, budget: int) -> tuple[str, int]:
@@ -262,7 +273,7 @@ class _Walk:
     ) -> tuple[JsonValue, int]:
         marker = id(value)
         if marker in self.active:
-            return fit_str(f"<circular reference to {type_name(value)}>", budget)
+            return fit_str(circular_marker(value), budget)
         if depth >= self.max_depth:
             return fit_str(
                 f"<nested deeper than {self.max_depth} levels: {type_name(value)}>", budget
