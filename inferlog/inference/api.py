@@ -10,6 +10,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 from inferlog import schema
 from inferlog._validation import check_level
 from inferlog.inference._activation import _Activation, _current_call
+from inferlog.inference._values import Invalid, check_field, note_invalid
 from inferlog.inference.call import InferenceCall
 
 __all__ = [
@@ -70,10 +71,12 @@ class Inference:
         if intent_classifier is not None and not callable(intent_classifier):
             raise ValueError(f"intent_classifier must be callable, got {intent_classifier!r}")
         self.model_id = model_id
-        self.model_version = None if model_version is None else str(model_version)
-        self.params = params
-        self.user_id = user_id
-        self.intent = intent
+        #: Values left out of the record, by field name, with the reason.
+        self.invalid: dict[str, str] = {}
+        self.model_version = self._checked(schema.MODEL_VERSION, model_version)
+        self.params = {name: self._checked(name, value) for name, value in params.items()}
+        self.user_id = self._checked(schema.USER_ID, user_id)
+        self.intent = self._checked(schema.INTENT, intent)
         if logger is None:
             logger = DEFAULT_LOGGER_NAME
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
@@ -91,6 +94,15 @@ class Inference:
         self.token_counter = token_counter
         self.intent_classifier = intent_classifier
         self._active: list[tuple[InferenceCall, _Activation]] = []
+
+    def _checked(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check_field(name, value)
+        except Invalid as err:
+            note_invalid(self.invalid, name, str(err))
+            return None
 
     # ------------------------------------------------------------------ context manager
 
@@ -207,6 +219,11 @@ def inference(
     Raises:
         ValueError: For an empty ``model_id``, an unknown level, a
             ``max_payload_chars`` below 1 or a non-callable counter or classifier.
+
+    Values of the record's fields never raise: one whose meaning is clear is coerced
+    (``temperature="0.7"`` becomes ``0.7``), any other (``temperature="hot"``, a
+    negative ``top_p``) is left out and named with the reason in the record's
+    ``invalid_fields``, and reported once through inferlog's diagnostics.
 
     The record carries ``request_id``, ``model_id``, ``model_version``,
     ``latency_ms`` (monotonic clock, milliseconds), ``status`` (``ok`` or

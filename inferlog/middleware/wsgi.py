@@ -127,7 +127,7 @@ class _WSGIResponse:
             return
         try:
             self.close()
-        except BaseException as err:  # noqa: BLE001 - nothing may escape a finaliser
+        except BaseException as err:  # nothing may escape a finaliser
             report_once(
                 "middleware-unclosed-response",
                 logging.WARNING,

@@ -11,9 +11,9 @@ from inferlog import _diagnostics
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
 from inferlog._record import MEMO_ATTR, STANDARD_RECORD_ATTRS
 from inferlog._safe import safe_str
-from inferlog.schema import MESSAGE_ARGS_FIELD, MESSAGE_ERROR_FIELD
 from inferlog.redaction._walk import BIG_INT, FAILED_TOKEN, report_failure
 from inferlog.redaction.redactor import Redactor
+from inferlog.schema import MESSAGE_ARGS_FIELD, MESSAGE_ERROR_FIELD
 
 #: Private record attribute (never an extra) naming the configuration that redacted it.
 REDACTED_MARK_ATTR = "_inferlog_redacted"
