@@ -9,6 +9,7 @@ from typing import Any
 
 from inferlog import _diagnostics
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
+from inferlog._options import check_text
 from inferlog._record import MEMO_ATTR, STANDARD_RECORD_ATTRS
 from inferlog._safe import safe_str
 from inferlog.redaction._walk import BIG_INT, FAILED_TOKEN, report_failure
@@ -97,9 +98,11 @@ class RedactionFilter(logging.Filter):
     """
 
     def __init__(self, name: str = "", *, redactor: Redactor | None = None, **options: Any):
-        super().__init__(name)
+        super().__init__(check_text("name", name))
         if redactor is not None and options:
             raise ValueError("pass either redactor= or Redactor options, not both")
+        if redactor is not None and not isinstance(redactor, Redactor):
+            raise TypeError(f"redactor must be a Redactor, got {redactor!r}")
         self.redactor = redactor if redactor is not None else Redactor(**options)
         #: ``errors``: fields replaced by ``[REDACTED:ERROR]`` since start-up.
         self.counters = _diagnostics.Counters()
