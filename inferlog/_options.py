@@ -74,3 +74,14 @@ def check_handler(name: str, value: object) -> logging.Handler:
             f"{name} must be a logging.Handler (or its name in dictConfig), got {value!r}"
         )
     return value
+
+
+def check_logger(name: str, value: object, default: str) -> logging.Logger:
+    """Return the logger ``value`` names (a ``Logger``, a name, or None for ``default``)."""
+    if value is None:
+        return logging.getLogger(default)
+    if isinstance(value, logging.Logger):
+        return value
+    if isinstance(value, str):
+        return logging.getLogger(value)
+    raise TypeError(f"{name} must be a logging.Logger, a logger name or None, got {value!r}")

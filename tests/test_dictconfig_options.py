@@ -33,6 +33,7 @@ from inferlog.audit import AuditHandler
 from inferlog.context import ContextFilter
 from inferlog.formatting.console import ConsoleFormatter
 from inferlog.handlers.stdout import StructuredStdoutHandler
+from inferlog.inference import inference
 from inferlog.middleware import ASGIMiddleware, WSGIMiddleware
 from inferlog.redaction import RedactionFilter, Redactor
 from inferlog.sampling import ErrorBufferHandler, SamplingFilter
@@ -98,6 +99,7 @@ def _use_handler(obj: logging.Handler) -> None:
 
 
 def _use_wsgi(obj: WSGIMiddleware) -> None:
+    assert isinstance(obj.logger, logging.Logger)
     result = obj({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, lambda *args: lambda data: None)
     assert [b"ok"] == list(result)
     result.close()  # type: ignore[attr-defined]
@@ -114,6 +116,7 @@ async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
 
 
 def _use_asgi(obj: ASGIMiddleware) -> None:
+    assert isinstance(obj.logger, logging.Logger)
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -321,3 +324,36 @@ def test_several_options_at_once(name: str, data: st.DataObject, workdir: Path) 
 def test_a_nan_rate_names_the_option() -> None:
     with pytest.raises(ValueError, match="rate"):
         SamplingFilter(rate=math.nan)
+
+
+_INFERENCE_OPTIONS = (
+    "logger",
+    "level",
+    "error_level",
+    "message",
+    "capture_args",
+    "capture_result",
+    "max_payload_chars",
+    "token_counter",
+    "intent_classifier",
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_inference_options_are_refused_by_name_and_values_never_raise(
+    data: st.DataObject,
+) -> None:
+    option = data.draw(st.sampled_from(_INFERENCE_OPTIONS), label="option")
+    value = data.draw(HOSTILE, label="value")
+    try:
+        block = inference("m", **{option: value})
+    except (ValueError, TypeError) as err:
+        refused: BaseException | None = err
+    else:
+        refused = None
+        assert isinstance(block.logger, logging.Logger)
+        with block as call:
+            call.tokens(input=1)
+    if refused is not None:
+        assert option in str(refused), f"{type(refused).__name__}: {refused}"

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from inferlog import schema
+from inferlog._options import check_bool, check_logger, check_names, check_text
 from inferlog._validation import check_level
 from inferlog.inference._activation import _Activation, _current_call
 from inferlog.inference._values import Invalid, check_field, note_invalid
@@ -77,19 +78,17 @@ class Inference:
         self.params = {name: self._checked(name, value) for name, value in params.items()}
         self.user_id = self._checked(schema.USER_ID, user_id)
         self.intent = self._checked(schema.INTENT, intent)
-        if logger is None:
-            logger = DEFAULT_LOGGER_NAME
-        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        self.logger = check_logger("logger", logger, DEFAULT_LOGGER_NAME)
         self.level = check_level("level", level)
         self.error_level = check_level("error_level", error_level)
-        self.message = message
+        self.message = check_text("message", message)
         if isinstance(capture_args, str):
             self.capture_args: bool | tuple[str, ...] = (capture_args,)
         elif isinstance(capture_args, bool):
             self.capture_args = capture_args
         else:
-            self.capture_args = tuple(capture_args)
-        self.capture_result = bool(capture_result)
+            self.capture_args = tuple(check_names("capture_args", capture_args))
+        self.capture_result = check_bool("capture_result", capture_result)
         self.max_payload_chars = max_payload_chars
         self.token_counter = token_counter
         self.intent_classifier = intent_classifier

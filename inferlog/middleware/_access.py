@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 from inferlog import schema
 from inferlog._diagnostics import report_once
 from inferlog._exceptions import ExcInfo, is_cancellation
+from inferlog._options import check_bool, check_logger
 from inferlog._validation import check_level
 from inferlog.propagation import extract_headers
 from inferlog.sampling import (
@@ -115,13 +116,11 @@ class _AccessLog:
     ) -> None:
         if not isinstance(request_id_header, str) or not request_id_header.strip():
             raise ValueError(f"request_id_header must be a header name, got {request_id_header!r}")
-        if logger is None:
-            logger = DEFAULT_ACCESS_LOGGER_NAME
-        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        self.logger = check_logger("logger", logger, DEFAULT_ACCESS_LOGGER_NAME)
         self.level = check_level("level", level)
         self.error_level = check_level("error_level", error_level)
         self.request_id_header = request_id_header.strip()
-        self.trust_incoming_id = bool(trust_incoming_id)
+        self.trust_incoming_id = check_bool("trust_incoming_id", trust_incoming_id)
 
     def _scope_arguments(self, headers: object) -> dict[str, str]:
         incoming = extract_headers(headers, request_id_header=self.request_id_header)
