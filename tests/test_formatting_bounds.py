@@ -19,8 +19,9 @@ from tests.strategies import any_values, big_values
 
 # Widest JSON an input byte can take once decoded: "\u0000" (a control character).
 _WIDEST_BYTE = 6
-# Room for the marker "...[truncated 12345678 bytes]" and the quotes.
-_MARKER_ROOM = 40
+# Room for the marker "...[truncated 12345678 bytes]", the quotes and the estimate's
+# rounding.
+_MARKER_ROOM = 70
 
 
 def _record(**extra: Any) -> logging.LogRecord:

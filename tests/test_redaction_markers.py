@@ -67,6 +67,17 @@ def test_a_format_mismatch_with_container_extras_keeps_its_markers() -> None:
     assert ["many"] == line["message_args"]
 
 
+def test_deep_nesting_gets_the_formatters_depth_marker_with_redaction_on() -> None:
+    deep: Any = "a@b.example"
+    for _ in range(300):
+        deep = [deep]
+    plain = json.dumps(_line(_record("x", None, payload=deep), redact=False)["payload"])
+    redacted = json.dumps(_line(_record("x", None, payload=deep), redact=True)["payload"])
+    marker = "<nested deeper than 64 levels: list>"
+    assert (marker in plain, marker in redacted) == (True, True)
+    assert "a@b.example" not in redacted
+
+
 @settings(max_examples=100, deadline=None)
 @given(value=any_values)
 def test_any_value_formats_with_the_same_markers_with_redaction_on(value: Any) -> None:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from inferlog import _diagnostics
 from inferlog._safe import safe_str
-from inferlog.formatting._bounds import circular_marker
+from inferlog.formatting._bounds import circular_marker, depth_marker
 
 #: What a field becomes when redacting it failed: never the original text.
 FAILED_TOKEN = "[REDACTED:ERROR]"
@@ -119,7 +119,8 @@ class Walker:
                 if id(value) in active:
                     return circular_marker(value), True, False
                 if depth >= MAX_DEPTH:
-                    return "[REDACTED:DEPTH]", True, False
+                    # Not walked, so not shown: the formatter's marker for such nesting.
+                    return depth_marker(value, MAX_DEPTH), True, False
                 active.add(id(value))
                 try:
                     if is_mapping:
