@@ -228,10 +228,10 @@ def orjson_default(obj: Any) -> Any:
     items first.
     """
     if isinstance(obj, bytes | bytearray | memoryview):
-        size = obj.nbytes if isinstance(obj, memoryview) else len(obj)
-        if size > FAST_BYTES_LIMIT:
+        length = obj.nbytes if isinstance(obj, memoryview) else len(obj)
+        if length > FAST_BYTES_LIMIT:
             raise _TooLargeForFastPath(type_name(obj))
-        if size > FAST_ESCAPED_BYTES_LIMIT:
+        if length > FAST_ESCAPED_BYTES_LIMIT:
             try:
                 return _as_bytes(obj).decode("utf-8")
             except UnicodeDecodeError:
