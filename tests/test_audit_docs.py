@@ -16,7 +16,9 @@ PAGE = Path(__file__).resolve().parent.parent / "docs" / "audit.md"
 
 
 def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.DOTALL)
+    # Blocks marked fragments (they read what an earlier block wrote) run here, in order.
+    pattern = rf"```{language}(?: fragment)?\n(.*?)```"
+    return re.findall(pattern, PAGE.read_text(encoding="utf-8"), re.DOTALL)
 
 
 def _said(printed: str) -> None:

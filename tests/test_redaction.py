@@ -331,9 +331,11 @@ def test_secret_key_names_match_whole_values_but_not_counts() -> None:
 def test_cycles_and_deep_nesting_are_cut_not_recursed_forever() -> None:
     loop: list[Any] = []
     loop.append(loop)
-    out = DEFAULT.redact_value(loop)
-    text = repr(out)
-    assert "[REDACTED:DEPTH]" in text
+    assert ["<circular reference to list>"] == DEFAULT.redact_value(loop)
+    deep: Any = "bottom"
+    for _ in range(100):
+        deep = [deep]
+    assert "<nested deeper than 64 levels: list>" in repr(DEFAULT.redact_value(deep))
 
 
 # --- properties --------------------------------------------------------------------------

@@ -27,11 +27,13 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, cast
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
+from inferlog._options import check_callable, check_list, check_names, check_text
 from inferlog._safe import safe_str
+from inferlog._validation import check_level
 from inferlog.alerting._state import KeyState
 from inferlog.alerting._worker import BackgroundWorker, call_guarded
 from inferlog.alerting.events import AlertEvent, AlertState
@@ -69,7 +71,6 @@ __all__ = [
     "ErrorRateAlertHandler",
 ]
 
-_T = TypeVar("_T")
 
 #: Keys tracked at most; records of further keys share the ``"<other>"`` key.
 DEFAULT_MAX_KEYS: Final = 1000
@@ -94,15 +95,6 @@ _BASE_KEYS: Final = (schema.MODEL_ID, schema.MODEL_VERSION)
 class _Item:
     key: tuple[str | None, ...]
     observation: Observation
-
-
-def _items(values: Iterable[_T]) -> list[_T]:
-    """The items of ``values``; from a ``dictConfig`` list, with ``ext://`` names resolved."""
-    if isinstance(values, list):
-        # dictConfig's ConvertingList resolves "ext://module.name" when indexed, not
-        # when iterated.
-        return [values[i] for i in range(len(values))]
-    return list(values)
 
 
 def _number(value: object) -> float | None:
@@ -142,6 +134,17 @@ def _event(
         at=now,
         message=message,
     )
+
+
+def _any(name: str, value: object) -> object:
+    return value
+
+
+def _build_rule(index: int, spec: object) -> Rule:
+    try:
+        return build_rule(spec)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"rules[{index}]: {err}") from None
 
 
 class ErrorRateAlertHandler(BatchSink):
@@ -200,17 +203,19 @@ class ErrorRateAlertHandler(BatchSink):
         clock: Callable[[], float] | None = None,
         level: int | str = logging.NOTSET,
     ) -> None:
-        super().__init__(level)
+        super().__init__(check_level("level", level))
         if isinstance(rules, (str, Mapping)):
             raise TypeError("rules must be a list of rule dicts or Rule objects")
-        specs = list(DEFAULT_RULES if rules is None else rules)
-        self.rules: tuple[Rule, ...] = tuple(build_rule(spec) for spec in specs)
+        specs = list(DEFAULT_RULES) if rules is None else check_list("rules", rules, _any)
+        self.rules: tuple[Rule, ...] = tuple(
+            _build_rule(index, spec) for index, spec in enumerate(specs)
+        )
         names = [rule.name for rule in self.rules]
         if len(set(names)) != len(names):
             raise ValueError(f"rule names must be unique (give each a 'name'), got {names}")
         if isinstance(keys, str):
             raise TypeError(f"keys must be a list of field names, got {keys!r}")
-        extra_keys = tuple(str(k) for k in keys if k not in _BASE_KEYS)
+        extra_keys = tuple(k for k in check_names("keys", keys) if k not in _BASE_KEYS)
         self.key_fields: tuple[str, ...] = _BASE_KEYS + extra_keys
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise ValueError(f"max_keys must be an integer >= 1, got {max_keys!r}")
@@ -232,8 +237,11 @@ class ErrorRateAlertHandler(BatchSink):
         check_webhook_options(
             webhook_timeout, webhook_retries, webhook_backoff, DEFAULT_WEBHOOK_QUEUE_SIZE
         )
-        built: list[Notifier] = [CallbackNotifier(cb) for cb in _items(callbacks)]
+        built: list[Notifier] = [
+            CallbackNotifier(cb) for cb in check_list("callbacks", callbacks, check_callable)
+        ]
         if alert_logger is not None:
+            check_text("alert_logger", alert_logger)
             built.append(
                 LogNotifier(alert_logger, level=alert_level, resolved_level=resolved_level)
             )
@@ -247,10 +255,10 @@ class ErrorRateAlertHandler(BatchSink):
                     headers=webhook_headers,
                 )
             )
-        for notifier in _items(notifiers):
+        for notifier in check_list("notifiers", notifiers, _any):
             if not callable(getattr(notifier, "notify", None)):
                 raise TypeError(f"notifiers must have a notify(event) method, got {notifier!r}")
-            built.append(notifier)
+            built.append(cast(Notifier, notifier))
         self.notifiers: tuple[Notifier, ...] = tuple(built)
         self.counters = Counters()
         self._state_lock = threading.Lock()

@@ -23,6 +23,7 @@ personal data and must be protected and retained as such.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -31,7 +32,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from inferlog._diagnostics import Counters, report_once
+from inferlog._options import check_mapping, check_text
 from inferlog._record import copy_record
+from inferlog._validation import check_level, check_seconds
 from inferlog.audit.chain import DEFAULT_KEY_ENV, resolve_key
 from inferlog.audit.retention import prune_connection
 from inferlog.audit.rows import is_inference_record, record_from_dict, row_from_record
@@ -83,8 +86,13 @@ def _optional_number(name: str, value: object, *, integer: bool = False) -> None
     if value is None:
         return
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0:
-        what = "an integer" if integer else "a number"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        what = "an integer" if integer else "a finite number"
         raise ValueError(f"{name} must be None or {what} >= 0, got {value!r}")
 
 
@@ -137,30 +145,36 @@ class AuditHandler(BatchSink):
         spool_path: str | os.PathLike[str] | None = None,
         level: int | str = logging.NOTSET,
     ) -> None:
-        super().__init__(level)
+        super().__init__(check_level("level", level))
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"AuditHandler path must be a str or os.PathLike, got {path!r}")
         self.path = os.fspath(path)
+        if not isinstance(self.path, str) or not self.path:
+            raise ValueError(f"AuditHandler path must name a database file, got {path!r}")
         _check_writable(self.path)
+        if spool_path is not None and not isinstance(spool_path, (str, os.PathLike)):
+            raise TypeError(f"spool_path must be None, a str or os.PathLike, got {spool_path!r}")
+        if hmac_key_env is not None:
+            check_text("hmac_key_env", hmac_key_env)
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
-        for name, seconds in (
-            ("busy_timeout", busy_timeout),
-            ("retention_interval", retention_interval),
-        ):
-            if seconds is None:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got None")
-            _optional_number(name, seconds)
+        check_seconds("busy_timeout", busy_timeout)
         _optional_number("retention_max_age", retention_max_age)
         _optional_number("retention_max_rows", retention_max_rows, integer=True)
         _optional_number("retention_max_bytes", retention_max_bytes, integer=True)
+        check_seconds("retention_interval", retention_interval)
         if not isinstance(store_raw_payloads, bool):
             raise TypeError(f"store_raw_payloads must be True or False, got {store_raw_payloads!r}")
         if hmac_key is not None and not isinstance(hmac_key, str):
             raise TypeError("hmac_key must be a string (better: set hmac_key_env)")
         self.store_raw_payloads = store_raw_payloads
         if not store_raw_payloads:
-            self.addFilter(RedactionFilter(**dict(redaction or {})))
+            options = check_mapping("redaction", redaction or {})
+            try:
+                redaction_filter = RedactionFilter(**options)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"redaction: {err}") from None
+            self.addFilter(redaction_filter)
         elif redaction:
             raise ValueError("redaction options have no effect with store_raw_payloads=True")
         self.retention_max_age = retention_max_age

@@ -52,7 +52,8 @@ def _cutoff(
             (count,) = conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()
             keep = int(count * max_bytes / used * 0.9)
             cutoff = max(cutoff, int(last) - keep)
-    if max_age is not None:
+    # A cut-off before the epoch (a retention of centuries) keeps every row.
+    if max_age is not None and now - max_age > 0:
         limit = format_timestamp(now - max_age)
         # The prefix ends before the first row young enough to keep: rows from several
         # processes may interleave their timestamps a little, and only a prefix can go.

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from inferlog import schema
 from inferlog._diagnostics import report_once
+from inferlog._options import check_bool, check_names, check_text
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context._state import REQUEST_ID_FIELD, _state_var
 from inferlog.context._trace import _opentelemetry
@@ -51,7 +52,7 @@ class ContextFilter(logging.Filter):
         trace: bool = True,
         opentelemetry: bool = True,
     ) -> None:
-        super().__init__(name)
+        super().__init__(check_text("name", name))
         if not isinstance(request_id_field, str) or not request_id_field.isidentifier():
             raise ValueError(
                 f"request_id_field must be a non-empty identifier, got {request_id_field!r}"
@@ -63,10 +64,12 @@ class ContextFilter(logging.Filter):
         if isinstance(fields, str):
             # A lone string would otherwise be read as a set of one-letter names.
             raise ValueError("fields must be a list of field names, not a string")
-        self.fields: frozenset[str] | None = None if fields is None else frozenset(fields)
+        self.fields: frozenset[str] | None = (
+            None if fields is None else frozenset(check_names("fields", fields))
+        )
         self.request_id_field = request_id_field
-        self.trace = bool(trace)
-        self.opentelemetry = bool(opentelemetry)
+        self.trace = check_bool("trace", trace)
+        self.opentelemetry = check_bool("opentelemetry", opentelemetry)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Stamp ``record`` in place and return True; never raises."""

@@ -54,22 +54,44 @@ def more_items_marker(amount: int, unit: str = "items") -> str:
     return f"...[truncated {amount} more {unit}]"
 
 
+def circular_marker(value: object) -> str:
+    """What a container met again inside itself becomes: ``<circular reference to list>``.
+
+    The redaction walk writes the same text, so a cycle reads alike whichever stage
+    met it first.
+    """
+    return f"<circular reference to {type_name(value)}>"
+
+
+def depth_marker(value: object, max_depth: int = MAX_DEPTH) -> str:
+    """What a container nested too deep becomes: ``<nested deeper than 64 levels: dict>``.
+
+    The redaction walk, which does not look deeper either, writes the same text.
+    """
+    return f"<nested deeper than {max_depth} levels: {type_name(value)}>"
+
+
 #: Key under which a cut dictionary says how many keys it dropped.
 MORE_KEYS_KEY = "..."
 
 
 def fit_text(
-    render: Callable[[int], tuple[str, int]], total: int, unit: str, budget: int
+    render: Callable[[int], tuple[str, int]],
+    total: int,
+    unit: str,
+    budget: int,
+    first: int | None = None,
 ) -> tuple[str, int]:
     """Return the longest prefix (roughly) of a text that fits ``budget`` bytes of JSON.
 
     ``render(k)`` gives the visible text of at most the first ``k`` units (chars or
     bytes) out of ``total``, and how many units it really used. When not everything
     fits, a :func:`truncation_marker` saying how many units were cut is appended.
+    ``first`` is the first number of units to try, when the caller has a good guess.
     Returns the text and its JSON size.
     """
     # Every unit costs at least one byte of JSON, so more than ``budget`` never fits.
-    keep = min(total, budget)
+    keep = min(total, budget, budget if first is None else first)
     while True:
         text, used = render(keep)
         if used < total:
@@ -79,8 +101,10 @@ def fit_text(
             return text, size
         if keep == 0:
             return "...", 5
-        # Dropping ``size - budget`` units frees at least that many bytes.
-        keep = max(0, keep - (size - budget))
+        # Keep in proportion to what fits: a unit may take several bytes of JSON (an
+        # escaped byte "\\xff" takes five), so cutting one unit per excess byte could
+        # keep nothing of a value that has room for a readable prefix.
+        keep = min(keep - 1, keep * budget // size)
 
 
 def fit_str(value: str, budget: int) -> tuple[str, int]:
@@ -96,16 +120,28 @@ def fit_str(value: str, budget: int) -> tuple[str, int]:
     return fit_text(lambda k: (clean_text(value[:k]), k), len(value), "chars", budget)
 
 
+# Bytes sampled to estimate how wide a cut value's text is.
+_SAMPLE_BYTES = 1024
+
+
 def fit_bytes(value: bytes | bytearray | memoryview, budget: int) -> tuple[str, int]:
-    """Return the text of ``value`` (see :func:`bytes_text`) cut to fit ``budget``."""
+    """Return the text of ``value`` (see :func:`bytes_text`) cut to fit ``budget``.
+
+    The cost follows what is kept, not the size of ``value``: only the bytes that can
+    fit are converted, and escaping (up to six bytes of JSON per byte) is estimated
+    from a sample so that the first attempt converts about what fits.
+    """
     total = value.nbytes if isinstance(value, memoryview) else len(value)
-    if total <= budget:  # else it cannot fit: every byte takes a byte of JSON or more
+    # A few bytes past the budget let render() see whether the cut splits a character.
+    head = _as_bytes(value, budget + 4)
+    sample = head[:_SAMPLE_BYTES]
+    width = max(1.0, (json_size(bytes_text(sample)) - 2) / max(1, len(sample)))
+    if total <= budget and total * width <= budget:  # it probably fits whole
         text = bytes_text(value)
         size = json_size(text)
         if size <= budget:
             return text, size
-    # A few bytes past the budget let render() see whether the cut splits a character.
-    head = _as_bytes(value, budget + 4)
+        width = max(width, (size - 2) / max(1, total))
 
     def render(keep: int) -> tuple[str, int]:
         end = keep
@@ -115,7 +151,7 @@ def fit_bytes(value: bytes | bytearray | memoryview, budget: int) -> tuple[str, 
             end -= 1
         return bytes_text(head[:end]), end
 
-    return fit_text(render, total, "bytes", budget)
+    return fit_text(render, total, "bytes", budget, int((budget - MARKER_RESERVE) / width))
 
 
 def to_json_safe(value: object, budget: int, max_depth: int = MAX_DEPTH) -> tuple[JsonValue, int]:
@@ -262,11 +298,9 @@ class _Walk:
     ) -> tuple[JsonValue, int]:
         marker = id(value)
         if marker in self.active:
-            return fit_str(f"<circular reference to {type_name(value)}>", budget)
+            return fit_str(circular_marker(value), budget)
         if depth >= self.max_depth:
-            return fit_str(
-                f"<nested deeper than {self.max_depth} levels: {type_name(value)}>", budget
-            )
+            return fit_str(depth_marker(value, self.max_depth), budget)
         self.active.add(marker)
         try:
             return walk(value, budget, depth + 1)

@@ -57,6 +57,12 @@ SORT_LIMIT = 1_000
 #: Containers larger than this are not expanded by :func:`orjson_default`; it refuses
 #: them so the careful walk, which stops at the byte budget, handles them lazily.
 FAST_ITEMS_LIMIT = 10_000
+#: Byte strings longer than this are refused by :func:`orjson_default`: their text
+#: (up to four times as long, escaped) would be built whole only to be cut.
+FAST_BYTES_LIMIT = 64 * 1024
+#: Byte strings longer than this that are not valid UTF-8 are refused too: escaping
+#: them whole (twice, on the fast path) costs more than cutting them first.
+FAST_ESCAPED_BYTES_LIMIT = 4 * 1024
 #: Room kept free in every container for a "more items" marker, and the smallest
 #: budget any value is ever given (every marker fits in it).
 MARKER_RESERVE = 64
@@ -221,7 +227,18 @@ def orjson_default(obj: Any) -> Any:
     the careful walk, which stops at the byte budget instead of expanding a million
     items first.
     """
-    if _is_array_like(obj):
+    if isinstance(obj, bytes | bytearray | memoryview):
+        length = obj.nbytes if isinstance(obj, memoryview) else len(obj)
+        if length > FAST_BYTES_LIMIT:
+            raise _TooLargeForFastPath(type_name(obj))
+        if length > FAST_ESCAPED_BYTES_LIMIT:
+            try:
+                return _as_bytes(obj).decode("utf-8")
+            except UnicodeDecodeError:
+                # Escaping takes up to five bytes of JSON per byte: let the careful
+                # walk escape only what fits, once.
+                raise _TooLargeForFastPath(type_name(obj)) from None
+    elif _is_array_like(obj):
         size = _array_size(obj)
         if size is None or size > FAST_ITEMS_LIMIT:
             raise _TooLargeForFastPath(type_name(obj))

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
 from inferlog._diagnostics import report_once
+from inferlog._validation import check_level
 from inferlog.handlers._gcp_entries import AGENT_FIELDS, agent_line
 from inferlog.handlers._gcp_mapper import RecordMapper
 from inferlog.handlers._gcp_options import GOOGLE_RUNTIMES, PROJECT_ENV_VARS, detect_google_runtime
@@ -72,7 +73,7 @@ class StructuredStdoutHandler(BatchSink):
         labels: Mapping[str, str] | None = None,
         source_location: bool = DEFAULT_SOURCE_LOCATION,
     ) -> None:
-        super().__init__(level)
+        super().__init__(check_level("level", level))
         if stream is not None and not callable(getattr(stream, "write", None)):
             raise ValueError(f"stream must be a text stream with write(), got {stream!r}")
         self.stream = stream

@@ -58,9 +58,9 @@ def _call_user(what: str, fn: Callable[[Any], Any], value: object) -> Any:
 
 
 def count_tokens(counter: Callable[[Any], int | None], payload: object) -> int | None:
-    """The token count ``counter`` gives for ``payload``; None unless it is an ``int``."""
+    """The token count ``counter`` gives for ``payload``; None unless an ``int`` of 0 or more."""
     count = _call_user("token_counter", counter, payload)
-    if isinstance(count, int) and not isinstance(count, bool):
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
         return count
     return None
 

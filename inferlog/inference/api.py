@@ -8,8 +8,10 @@ from types import TracebackType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from inferlog import schema
+from inferlog._options import check_bool, check_logger, check_names, check_text
 from inferlog._validation import check_level
 from inferlog.inference._activation import _Activation, _current_call
+from inferlog.inference._values import Invalid, check_field, note_invalid
 from inferlog.inference.call import InferenceCall
 
 __all__ = [
@@ -70,27 +72,36 @@ class Inference:
         if intent_classifier is not None and not callable(intent_classifier):
             raise ValueError(f"intent_classifier must be callable, got {intent_classifier!r}")
         self.model_id = model_id
-        self.model_version = None if model_version is None else str(model_version)
-        self.params = params
-        self.user_id = user_id
-        self.intent = intent
-        if logger is None:
-            logger = DEFAULT_LOGGER_NAME
-        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        #: Values left out of the record, by field name, with the reason.
+        self.invalid: dict[str, str] = {}
+        self.model_version = self._checked(schema.MODEL_VERSION, model_version)
+        self.params = {name: self._checked(name, value) for name, value in params.items()}
+        self.user_id = self._checked(schema.USER_ID, user_id)
+        self.intent = self._checked(schema.INTENT, intent)
+        self.logger = check_logger("logger", logger, DEFAULT_LOGGER_NAME)
         self.level = check_level("level", level)
         self.error_level = check_level("error_level", error_level)
-        self.message = message
+        self.message = check_text("message", message)
         if isinstance(capture_args, str):
             self.capture_args: bool | tuple[str, ...] = (capture_args,)
         elif isinstance(capture_args, bool):
             self.capture_args = capture_args
         else:
-            self.capture_args = tuple(capture_args)
-        self.capture_result = bool(capture_result)
+            self.capture_args = tuple(check_names("capture_args", capture_args))
+        self.capture_result = check_bool("capture_result", capture_result)
         self.max_payload_chars = max_payload_chars
         self.token_counter = token_counter
         self.intent_classifier = intent_classifier
         self._active: list[tuple[InferenceCall, _Activation]] = []
+
+    def _checked(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check_field(name, value)
+        except Invalid as err:
+            note_invalid(self.invalid, name, str(err))
+            return None
 
     # ------------------------------------------------------------------ context manager
 
@@ -207,6 +218,11 @@ def inference(
     Raises:
         ValueError: For an empty ``model_id``, an unknown level, a
             ``max_payload_chars`` below 1 or a non-callable counter or classifier.
+
+    Values of the record's fields never raise: one whose meaning is clear is coerced
+    (``temperature="0.7"`` becomes ``0.7``), any other (``temperature="hot"``, a
+    negative ``top_p``) is left out and named with the reason in the record's
+    ``invalid_fields``, and reported once through inferlog's diagnostics.
 
     The record carries ``request_id``, ``model_id``, ``model_version``,
     ``latency_ms`` (monotonic clock, milliseconds), ``status`` (``ok`` or

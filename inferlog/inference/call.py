@@ -14,6 +14,7 @@ from inferlog._exceptions import is_cancellation
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import current_request_id
 from inferlog.inference._derived import count_tokens, derive_request_fields, derive_response_fields
+from inferlog.inference._values import INVALID_FIELDS_FIELD, Invalid, check_field, note_invalid
 from inferlog.inference.payload import capture_payload
 from inferlog.sampling.request_block import mark_request_failed
 from inferlog.schema import CANCELLED_ERROR_CODE, STATUS_ERROR, STATUS_OK
@@ -52,6 +53,8 @@ class InferenceCall:
         self._stream_parts: list[object] = []
         self._streaming = False
         self._failed_code: str | None = None
+        self._failed = False
+        self._invalid: dict[str, str] = dict(spec.invalid)
         self._done = False
 
     # ------------------------------------------------------------------ reporting
@@ -82,18 +85,30 @@ class InferenceCall:
         self._guarded(self._observe_response, payload)
 
     def tokens(self, input: int | None = None, output: int | None = None) -> None:
-        """Record input and/or output token counts (None leaves a count unchanged)."""
-        if input is not None:
-            self._fields[schema.INPUT_TOKEN_COUNT] = input
-        if output is not None:
-            self._fields[schema.OUTPUT_TOKEN_COUNT] = output
+        """Record input and/or output token counts (None leaves a count unchanged).
+
+        A count given as text (``"12"``) is converted; one that is not a whole number
+        of zero or more is left out and named in ``invalid_fields``.
+        """
+        self._put(schema.INPUT_TOKEN_COUNT, input)
+        self._put(schema.OUTPUT_TOKEN_COUNT, output)
 
     def vectors(self, input: int | None = None, output: int | None = None) -> None:
         """Record input and/or output vector lengths, for embedding and tabular models."""
-        if input is not None:
-            self._fields[schema.INPUT_VECTOR_LENGTH] = input
-        if output is not None:
-            self._fields[schema.OUTPUT_VECTOR_LENGTH] = output
+        self._put(schema.INPUT_VECTOR_LENGTH, input)
+        self._put(schema.OUTPUT_VECTOR_LENGTH, output)
+
+    def _put(self, name: str, value: object) -> None:
+        """Set field ``name`` to ``value`` checked; an invalid value is left out, marked."""
+        if value is None:
+            return
+        try:
+            self._fields[name] = check_field(name, value)
+        except Invalid as err:
+            self._fields.pop(name, None)
+            note_invalid(self._invalid, name, str(err))
+        else:
+            self._invalid.pop(name, None)
 
     def first_token(self) -> None:
         """Mark the first token (or chunk) as produced now; later marks are ignored.
@@ -110,16 +125,28 @@ class InferenceCall:
         Fields named like the record's own (``intent``, ``user_id``, ``error_code``,
         ``status``, ...) override the computed value. A name that is a standard
         ``LogRecord`` attribute (``msg``, ``name``, ...) is written as ``extra.<name>``.
+        Values of the record's own fields are checked as :meth:`tokens` checks counts.
         """
-        self._fields.update(fields)
+        for name, value in fields.items():
+            if value is None:
+                self._fields[name] = None
+            else:
+                self._put(name, value)
 
     def fail(self, error_code: str) -> None:
         """Mark the call as failed without an exception (e.g. the model returned an error).
 
         The record gets ``status="error"``, this ``error_code`` and the error level.
-        Also overrides the code derived from an exception.
+        Also overrides the code derived from an exception. A code that is not a
+        non-empty string (or a number, written as text) still fails the call, but is
+        left out of ``error_code`` and named in ``invalid_fields``.
         """
-        self._failed_code = str(error_code)
+        self._failed = True
+        try:
+            self._failed_code = check_field(schema.ERROR_CODE, error_code)
+        except Invalid as err:
+            self._failed_code = None
+            note_invalid(self._invalid, schema.ERROR_CODE, str(err))
 
     def stream(self, chunks: Iterable[_T]) -> Generator[_T, None, None]:
         """Yield from ``chunks``, marking the first token and counting chunks.
@@ -218,9 +245,10 @@ class InferenceCall:
         elif exc is not None:
             extra[schema.STATUS] = STATUS_ERROR
             extra[schema.ERROR_CODE] = self._failed_code or type(exc).__name__
-        elif self._failed_code is not None:
+        elif self._failed:
             extra[schema.STATUS] = STATUS_ERROR
-            extra[schema.ERROR_CODE] = self._failed_code
+            if self._failed_code is not None:
+                extra[schema.ERROR_CODE] = self._failed_code
         else:
             extra[schema.STATUS] = STATUS_OK
         if spec.intent is not None:
@@ -235,6 +263,8 @@ class InferenceCall:
             if name not in (schema.TEMPERATURE, schema.TOP_P, schema.SEED) and value is not None:
                 extra[name] = value
         extra.update(self._fields)
+        if self._invalid:
+            extra[INVALID_FIELDS_FIELD] = dict(self._invalid)
         for name in [k for k in extra if k in STANDARD_RECORD_ATTRS]:
             extra[schema.COLLISION_PREFIX + name] = extra.pop(name)
         level = spec.error_level if extra.get(schema.STATUS) == STATUS_ERROR else spec.level

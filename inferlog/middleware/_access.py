@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 from inferlog import schema
 from inferlog._diagnostics import report_once
 from inferlog._exceptions import ExcInfo, is_cancellation
+from inferlog._options import check_bool, check_logger
 from inferlog._validation import check_level
 from inferlog.propagation import extract_headers
 from inferlog.sampling import (
@@ -38,6 +39,8 @@ class _Access:
 
     __slots__ = (
         "client_address",
+        "complete",
+        "disconnected",
         "exc_info",
         "method",
         "path",
@@ -58,6 +61,10 @@ class _Access:
         self.response_size = 0
         self.exc_info: ExcInfo | None = None
         self.request_id: str | None = None
+        # The last body message was handed to the server.
+        self.complete = False
+        # The client went away before the response was complete.
+        self.disconnected = False
 
 
 _current_access: contextvars.ContextVar[_Access | None] = contextvars.ContextVar(
@@ -109,13 +116,11 @@ class _AccessLog:
     ) -> None:
         if not isinstance(request_id_header, str) or not request_id_header.strip():
             raise ValueError(f"request_id_header must be a header name, got {request_id_header!r}")
-        if logger is None:
-            logger = DEFAULT_ACCESS_LOGGER_NAME
-        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        self.logger = check_logger("logger", logger, DEFAULT_ACCESS_LOGGER_NAME)
         self.level = check_level("level", level)
         self.error_level = check_level("error_level", error_level)
         self.request_id_header = request_id_header.strip()
-        self.trust_incoming_id = bool(trust_incoming_id)
+        self.trust_incoming_id = check_bool("trust_incoming_id", trust_incoming_id)
 
     def _scope_arguments(self, headers: object) -> dict[str, str]:
         incoming = extract_headers(headers, request_id_header=self.request_id_header)
@@ -141,7 +146,7 @@ class _AccessLog:
             extra[schema.STATUS_CODE] = status_code
             extra[schema.LATENCY_MS] = round((end - access.start_ns) / 1_000_000, 3)
             level = self.level
-            if exc is not None and is_cancellation(exc):
+            if access.disconnected or (exc is not None and is_cancellation(exc)):
                 extra[schema.STATUS] = STATUS_ERROR
                 extra[schema.ERROR_CODE] = CANCELLED_ERROR_CODE
                 level = min(self.error_level, logging.WARNING)

@@ -69,6 +69,10 @@ class ASGIMiddleware(_AccessLog):
     The record is logged when the application returns, so ``latency_ms`` covers a
     streamed body to its end. An exception from the application is recorded with
     its stack (``status_code`` 500 when no response had started) and re-raised.
+    A client that disconnects before the response's last body message gives
+    ``status="error"`` and ``error_code="cancelled"`` (as the inference record of a
+    stream it abandoned), whatever the application did next; ``status_code`` stays
+    the one that was sent.
     """
 
     def __init__(
@@ -114,6 +118,13 @@ class ASGIMiddleware(_AccessLog):
             echo = request_id.encode("latin-1") if is_valid_request_id(request_id) else None
             token = _current_access.set(access)
 
+            async def receive_watching() -> Message:
+                message = await receive()
+                if message.get("type") == "http.disconnect" and not access.complete:
+                    # The client went away before the whole response was sent.
+                    access.disconnected = True
+                return message
+
             async def send_with_id(message: Message) -> None:
                 kind = message.get("type")
                 if kind == "http.response.start":
@@ -128,10 +139,19 @@ class ASGIMiddleware(_AccessLog):
                         ] + [(header_name, echo)]
                 elif kind == "http.response.body":
                     access.response_size += len(message.get("body") or b"")
-                await send(message)
+                    if not message.get("more_body", False):
+                        access.complete = True
+                try:
+                    await send(message)
+                except OSError:
+                    # Servers raise an OSError (uvicorn's ClientDisconnected) from send
+                    # once the client has gone.
+                    if not access.complete:
+                        access.disconnected = True
+                    raise
 
             try:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, receive_watching, send_with_id)
             except BaseException as exc:
                 # What reached us wins over anything report_exception() attached.
                 access.exc_info = (type(exc), exc, exc.__traceback__)

@@ -59,7 +59,9 @@ class _WSGIResponse:
     Every step (``next`` and ``close``) runs in the private context the request scope
     lives in, so a streamed body's records carry the request id and the server's own
     context never holds the scope. The access record is logged when the body is
-    exhausted or closed, whichever comes first.
+    exhausted or closed, whichever comes first, or when the iterable is garbage
+    collected without either (a server or test client that never calls ``close``,
+    against PEP 3333): exactly once, always in the request's context.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class _WSGIResponse:
         self._finish = finish
         self._close_scope = close_scope
         self._iterator: Iterator[bytes] | None = None
+        self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -102,6 +105,9 @@ class _WSGIResponse:
 
     def close(self) -> None:
         """Close the application's iterable, then log and leave the request scope."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             close = getattr(self._result, "close", None)
             if close is not None:
@@ -112,6 +118,22 @@ class _WSGIResponse:
         finally:
             self._ctx.run(self._finish)
             self._ctx.run(self._close_scope)
+
+    def __del__(self) -> None:
+        # PEP 3333 makes the server call close(); some never do (Flask's test client
+        # when a test reads only the status). Closing here logs the access record and
+        # leaves the scope in the request's own context, as close() would.
+        if self._closed:
+            return
+        try:
+            self.close()
+        except BaseException as err:  # nothing may escape a finaliser
+            report_once(
+                "middleware-unclosed-response",
+                logging.WARNING,
+                "middleware could not close a response the server never closed (%s)",
+                type(err).__name__,
+            )
 
 
 class WSGIMiddleware(_AccessLog):

@@ -270,7 +270,7 @@ def user_key_regex(name: str) -> str:
     """RE2 fragment matching a user-given key name in any of its separator spellings."""
     parts = [p for p in _SEPARATORS_RE.split(name.lower()) if p]
     if not parts:
-        raise ValueError(f"secret key name {name!r} has no letters or digits")
+        raise ValueError(f"secret_keys: key name {name!r} has no letters or digits")
     return "[_.-]?".join(re.escape(p) for p in parts)
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from inferlog import _diagnostics
 from inferlog._safe import safe_str
+from inferlog.formatting._bounds import circular_marker, depth_marker
 
 #: What a field becomes when redacting it failed: never the original text.
 FAILED_TOKEN = "[REDACTED:ERROR]"
@@ -88,8 +89,15 @@ class Walker:
             return value, False, False
         return self._field_token(value), True, False
 
-    def walk(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
-        """Return ``(new_value, changed, drop)``; containers are rebuilt if ``copy``."""
+    def walk(
+        self, value: Any, depth: int, copy: bool, active: set[int] | None = None
+    ) -> tuple[Any, bool, bool]:
+        """Return ``(new_value, changed, drop)``; containers are rebuilt if ``copy``.
+
+        ``active`` holds the ids of the containers being walked: one met again inside
+        itself becomes the formatter's circular-reference marker, not 64 copies of
+        itself ending in a depth marker.
+        """
         try:
             kind = type(value)
             if kind is str:
@@ -104,12 +112,22 @@ class Walker:
                 if text == str(value):
                     return value, False, False
                 return text, True, dropped
-            if depth >= MAX_DEPTH:
-                return "[REDACTED:DEPTH]", True, False
-            if isinstance(value, Mapping):
-                return self._walk_mapping(value, depth, copy)
-            if isinstance(value, (list, tuple, set, frozenset)):
-                return self._walk_sequence(value, depth, copy)
+            is_mapping = isinstance(value, Mapping)
+            if is_mapping or isinstance(value, (list, tuple, set, frozenset)):
+                if active is None:
+                    active = set()
+                if id(value) in active:
+                    return circular_marker(value), True, False
+                if depth >= MAX_DEPTH:
+                    # Not walked, so not shown: the formatter's marker for such nesting.
+                    return depth_marker(value, MAX_DEPTH), True, False
+                active.add(id(value))
+                try:
+                    if is_mapping:
+                        return self._walk_mapping(value, depth, copy, active)
+                    return self._walk_sequence(value, depth, copy, active)
+                finally:
+                    active.discard(id(value))
             if isinstance(value, (bytes, bytearray)):
                 decoded = bytes(value).decode("utf-8", "replace")
                 text, dropped = self._redact_text(decoded)
@@ -122,7 +140,7 @@ class Walker:
             return FAILED_TOKEN, True, False
 
     def _walk_mapping(
-        self, value: Mapping[Any, Any], depth: int, copy: bool
+        self, value: Mapping[Any, Any], depth: int, copy: bool, active: set[int]
     ) -> tuple[Any, bool, bool]:
         out: dict[Any, Any] = {}
         changed = False
@@ -130,7 +148,7 @@ class Walker:
             if isinstance(key, str) and self._hides_value(key, item):
                 new, item_changed, dropped = self.secret_field(item)
             else:
-                new, item_changed, dropped = self.walk(item, depth + 1, copy)
+                new, item_changed, dropped = self.walk(item, depth + 1, copy, active)
             if dropped:
                 changed = True
                 continue
@@ -146,11 +164,13 @@ class Walker:
                 pass
         return out, changed, False
 
-    def _walk_sequence(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
+    def _walk_sequence(
+        self, value: Any, depth: int, copy: bool, active: set[int]
+    ) -> tuple[Any, bool, bool]:
         items: list[Any] = []
         changed = False
         for item in value:
-            new, item_changed, dropped = self.walk(item, depth + 1, copy)
+            new, item_changed, dropped = self.walk(item, depth + 1, copy, active)
             if dropped:
                 changed = True
                 continue

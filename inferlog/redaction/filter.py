@@ -9,10 +9,12 @@ from typing import Any
 
 from inferlog import _diagnostics
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
+from inferlog._options import check_text
 from inferlog._record import MEMO_ATTR, STANDARD_RECORD_ATTRS
 from inferlog._safe import safe_str
 from inferlog.redaction._walk import BIG_INT, FAILED_TOKEN, report_failure
 from inferlog.redaction.redactor import Redactor
+from inferlog.schema import MESSAGE_ARGS_FIELD, MESSAGE_ERROR_FIELD
 
 #: Private record attribute (never an extra) naming the configuration that redacted it.
 REDACTED_MARK_ATTR = "_inferlog_redacted"
@@ -96,9 +98,11 @@ class RedactionFilter(logging.Filter):
     """
 
     def __init__(self, name: str = "", *, redactor: Redactor | None = None, **options: Any):
-        super().__init__(name)
+        super().__init__(check_text("name", name))
         if redactor is not None and options:
             raise ValueError("pass either redactor= or Redactor options, not both")
+        if redactor is not None and not isinstance(redactor, Redactor):
+            raise TypeError(f"redactor must be a Redactor, got {redactor!r}")
         self.redactor = redactor if redactor is not None else Redactor(**options)
         #: ``errors``: fields replaced by ``[REDACTED:ERROR]`` since start-up.
         self.counters = _diagnostics.Counters()
@@ -208,7 +212,12 @@ class RedactionFilter(logging.Filter):
             if max(ints) >= BIG_INT or min(ints) <= -BIG_INT:
                 self._redact_record_general(record)
                 return
-        message = self._message_text(record)
+        try:
+            message = record.getMessage()
+        except Exception:
+            # The general path keeps the formatter's markers of a format mismatch.
+            self._redact_record_general(record)
+            return
         record.msg, record.args = message, None
         texts = [message]
         # Only exact str values got here (a str subclass is not in _FLAT_TYPES).
@@ -356,9 +365,13 @@ class RedactionFilter(logging.Filter):
     def _message_text(self, record: logging.LogRecord) -> str:
         try:
             return record.getMessage()
-        except Exception:
-            # A %-format mismatch: keep what there is, redacted, instead of losing it.
-            return f"{safe_str(record.msg)} args={safe_str(record.args)}"
+        except Exception as err:
+            # A %-format mismatch: the JSON formatter's markers, as extras that the
+            # record's walk then redacts like any other (the arguments may hold PII).
+            attributes = record.__dict__
+            attributes[MESSAGE_ERROR_FIELD] = f"{type(err).__name__}: {safe_str(err)}"
+            attributes[MESSAGE_ARGS_FIELD] = record.args
+            return safe_str(record.msg)
 
     def _guarded(self, where: str, value: Any, start: int = 0) -> Any:
         """Redact one top-level value (drop falls back to mask); never raises.

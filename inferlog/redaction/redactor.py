@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from inferlog._options import check_bool, check_list, check_mapping, check_names, check_text
 from inferlog._safe import safe_str
 from inferlog.redaction._engine import CompiledDetector, Engine
 from inferlog.redaction._keys import (
@@ -72,6 +73,12 @@ def _callable_identity(function: object) -> object:
     return function
 
 
+def _check_detector(name: str, value: object) -> Detector:
+    if not isinstance(value, Detector):
+        raise TypeError(f"{name} must be a Detector, got {value!r}")
+    return value
+
+
 class Redactor:
     """Finds PII and secrets in text and nested data and replaces them.
 
@@ -110,14 +117,27 @@ class Redactor:
         hash_key: str | bytes | None = None,
         hash_key_env: str = DEFAULT_HASH_KEY_ENV,
     ) -> None:
-        self._safe_keys = frozenset(normalize_key(k) for k in safe_keys)
-        user_keys = tuple(str(k) for k in secret_keys)
+        self._safe_keys = frozenset(normalize_key(k) for k in check_names("safe_keys", safe_keys))
+        user_keys = tuple(check_names("secret_keys", secret_keys))
+        check_text("default_mode", default_mode)
+        check_text("hash_key_env", hash_key_env)
+        if hash_key is not None and not isinstance(hash_key, str | bytes):
+            raise TypeError(f"hash_key must be a string or bytes, got {hash_key!r}")
+        pattern_map = check_mapping(
+            "patterns", patterns or {}, lambda where, value: check_text(where, value, empty=False)
+        )
+        extra_detectors = check_list("custom_detectors", custom_detectors, _check_detector)
         self._user_key_suffixes = tuple(normalize_key(k) for k in user_keys)
         # Key name -> its class (NOT_SECRET, MENTIONS_SECRET, NAMES_SECRET).
         self._key_cache: dict[str, int] = {}
 
-        custom = [Detector(name, str(pattern)) for name, pattern in (patterns or {}).items()]
-        custom.extend(custom_detectors)
+        custom = []
+        for name, pattern in pattern_map.items():
+            try:
+                custom.append(Detector(name, pattern))
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"patterns[{name!r}]: {err}") from None
+        custom.extend(extra_detectors)
         builtins = builtin_detectors(
             tuple(user_key_regex(k) for k in user_keys), self._is_safe_key, self._classify
         )
@@ -125,17 +145,21 @@ class Redactor:
         names = [d.name for d in all_detectors]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
-            raise ValueError(f"detector names must be unique; repeated: {sorted(duplicates)}")
+            raise ValueError(
+                "patterns and custom_detectors: detector names must be unique; "
+                f"repeated: {sorted(duplicates)}"
+            )
         known = {*names, SECRET_FIELD}
 
-        switches = dict(detectors or {})
+        switches = check_mapping("detectors", detectors or {}, check_bool)
         for name in switches:
             if name not in known:
-                raise ValueError(f"unknown detector {name!r}; known: {sorted(known)}")
-        mode_map = {str(k): str(v) for k, v in (modes or {}).items()}
+                raise ValueError(f"detectors: unknown detector {name!r}; known: {sorted(known)}")
+        mode_map = check_mapping("modes", modes or {}, check_text)
         for name, mode in (*mode_map.items(), ("default_mode", default_mode)):
+            where = name if name == "default_mode" else f"modes[{name!r}]"
             if mode not in _MODES:
-                raise ValueError(f"{name}: mode {mode!r} is not one of {sorted(_MODES)}")
+                raise ValueError(f"{where}: mode {mode!r} is not one of {sorted(_MODES)}")
             if name != "default_mode" and name not in known:
                 raise ValueError(f"modes: unknown detector {name!r}; known: {sorted(known)}")
         if default_mode == "partial":
@@ -145,13 +169,13 @@ class Redactor:
         self._secret_field_on = bool(switches.get(SECRET_FIELD, True))
         self._secret_field_mode = mode_map.get(SECRET_FIELD, default_mode)
         if self._secret_field_mode == "partial":
-            raise ValueError("secret_field: partial mode needs digits to keep; use mask")
+            raise ValueError("modes['secret_field']: partial mode needs digits to keep; use mask")
 
         effective = {d.name: mode_map.get(d.name, default_mode) for d in enabled}
         for det in enabled:
             if effective[det.name] == "partial" and not det.partial:
                 raise ValueError(
-                    f"{det.name}: partial mode keeps the last four digits and is only "
+                    f"modes[{det.name!r}]: partial mode keeps the last four digits and is only "
                     "available for card, iban, phone and ssn"
                 )
         hashed = sorted(n for n, m in effective.items() if m == "hash")

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inferlog._diagnostics import Counters, report, report_once
+from inferlog._options import check_handler, check_mapping
 from inferlog._record import copy_record, iter_extras
 from inferlog.sampling.filter import BUFFERED_ATTR, FAILURE_LEVEL, SAMPLE_RATE_ATTR, SamplingFilter
 from inferlog.sampling.request_block import _BufferedRequest, _current_block
@@ -116,13 +117,19 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if target is not None:
+            check_handler("target", target)
         super().__init__(capacity, flushLevel=FAILURE_LEVEL, target=target, flushOnClose=False)
         self.max_bytes = max_bytes
         self.max_requests = max_requests
         if isinstance(sampling, SamplingFilter):
             self.sampler = sampling
         elif sampling is None or isinstance(sampling, Mapping):
-            self.sampler = SamplingFilter(**dict(sampling or {}))
+            arguments = check_mapping("sampling", sampling or {})
+            try:
+                self.sampler = SamplingFilter(**arguments)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"sampling: {err}") from None
         else:
             raise ValueError(
                 f"sampling must be a SamplingFilter or a mapping of its arguments, got {sampling!r}"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
 from inferlog._fork import renew_after_fork
+from inferlog._options import check_bool, check_callable, check_mapping
 from inferlog._record import copy_record
 from inferlog._validation import check_level
 from inferlog.sampling._decision import request_id_fraction, trace_id_fraction
@@ -133,13 +134,14 @@ class SamplingFilter(logging.Filter):
         #: Record attribute read for the request id (as ``ContextFilter``'s).
         self.request_id_field = request_id_field
         self.rate = _check_rate("rate", rate)
-        self.logger_rates = {
-            str(k): _check_rate(f"logger_rates[{k!r}]", v) for k, v in (logger_rates or {}).items()
-        }
-        self.model_rates = {
-            str(k): _check_rate(f"model_rates[{k!r}]", v) for k, v in (model_rates or {}).items()
-        }
-        self.force = bool(force) or _env_forced()
+        self.logger_rates: dict[str, float] = check_mapping(
+            "logger_rates", logger_rates or {}, _check_rate
+        )
+        self.model_rates: dict[str, float] = check_mapping(
+            "model_rates", model_rates or {}, _check_rate
+        )
+        self.force = check_bool("force", force) or _env_forced()
+        check_callable("clock", clock)
         self.keep_level = check_level("keep_level", keep_level)
         #: Rare events: ``rate_limited`` records dropped by the token bucket.
         self.counters = Counters()
