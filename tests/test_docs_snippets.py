@@ -19,8 +19,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The pages whose blocks run: every page of the docs, and the README.
-PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+#: Pages whose blocks need a service a test starts (moto's server, the fake Cloud
+#: Logging server): their own test module runs every block of the page against it.
+OWN_RUNNER = {
+    "cloudwatch.md": "test_cloudwatch_docs.py",
+    "gcp.md": "test_cloud_logging_docs.py",
+    "migrating.md": "test_migrating_docs.py",
+}
+#: The pages whose blocks run here: every other page of the docs, and the README.
+PAGES = [
+    *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name not in OWN_RUNNER),
+    ROOT / "README.md",
+]
 #: Info string of a block that is deliberately not a whole program.
 FRAGMENT_INFO = "python fragment"
 #: What the text before a fragment says, so readers know it does not run alone.
@@ -80,6 +90,12 @@ def _environment() -> dict[str, str]:
 
 def test_the_docs_have_python_blocks_to_run() -> None:
     assert 20 <= len(RUNNABLE)
+
+
+@pytest.mark.parametrize("page", sorted(OWN_RUNNER))
+def test_pages_left_to_their_own_runner_have_one_that_reads_them(page: str) -> None:
+    runner = ROOT / "tests" / OWN_RUNNER[page]
+    assert page in runner.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[b.name for b in RUNNABLE])
