@@ -103,11 +103,13 @@ def cloudwatch_query(spec: StatsSpec) -> str:
     for short, field in TOKEN_FIELDS:
         x = _cw(spec.field(field))
         derived += [
-            f"ispresent({x}) * w as {short}_w",
+            # (x * 0 + 1) is 1 where x is present and missing where it is not, so
+            # that sum() counts only the calls that logged token counts.
+            f"w * ({x} * 0 + 1) as {short}_w",
             f"w * {x} as {short}_x",
             f"w * {x} * {x} as {short}_xx",
-            f"ispresent({x}) * w * {latency} as {short}_y",
-            f"ispresent({x}) * w * {latency} * {latency} as {short}_yy",
+            f"w * ({x} * 0 + 1) * {latency} as {short}_y",
+            f"w * ({x} * 0 + 1) * {latency} * {latency} as {short}_yy",
             f"w * {x} * {latency} as {short}_xy",
         ]
         sums += [
