@@ -49,10 +49,15 @@ def test_threads_sharing_a_writer_and_threads_with_their_own_keep_one_chain(
     writers = [shared, shared, *own]
     start = threading.Barrier(len(writers))
 
+    errors: list[BaseException] = []
+
     def work(index: int, writer: AuditWriter) -> None:
         start.wait()
-        for batch in range(20):
-            writer.append([_row(batch * 5 + k, f"w{index}") for k in range(5)])
+        try:
+            for batch in range(20):
+                writer.append([_row(batch * 5 + k, f"w{index}") for k in range(5)])
+        except BaseException as err:  # shown by the assertion below, not lost in a thread
+            errors.append(err)
 
     threads = [threading.Thread(target=work, args=(i, w)) for i, w in enumerate(writers)]
     for thread in threads:
@@ -62,6 +67,7 @@ def test_threads_sharing_a_writer_and_threads_with_their_own_keep_one_chain(
     for writer in {*writers}:
         writer.close()
 
+    assert [] == errors
     result = verify(path)
     assert (result.ok, result.rows) == (True, len(writers) * 100)
     conn = sqlite3.connect(path)

@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Final, Literal
 
@@ -152,6 +153,23 @@ def connect(
     try:
         conn.execute(f"PRAGMA synchronous={synchronous}")
         if create:
+            _initialise(conn, time.monotonic() + busy_timeout)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _initialise(conn: sqlite3.Connection, deadline: float) -> None:
+    """Set WAL and create the tables; retried while another writer does the same.
+
+    Changing the journal mode needs the file to itself and SQLite answers "database
+    is locked" at once, without its busy handler, when several writers open a new
+    database together: wait for them up to the busy timeout.
+    """
+    pause = 0.005
+    while True:
+        try:
             # WAL is a property of the file, set once by the writers; readers (verify,
             # show) leave it as it is.
             conn.execute("PRAGMA journal_mode=WAL")
@@ -160,7 +178,9 @@ def connect(
                 "INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
             )
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)  # another writer holds the file for a moment
+            pause = min(pause * 2, 0.25)
