@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,9 +34,36 @@ _TOKEN_REACH = 132
 _START_WINDOW = 1_024
 # RE2's \b is ASCII: these bytes are the word characters it sees.
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
 # In a pattern, an assertion other than \b, which a window or a joined text would see
 # differently from the text itself (^ $ \A \z \B); "[^" only negates a class.
-_EDGE_ASSERTION = re.compile(r"\$|\\[AzB]|(?<!\[)\^")
+def has_edge_assertion(pattern: str) -> bool:
+    """Whether ``pattern`` asserts an edge other than ``\\b`` (``^``, ``$``, ``\\A``,
+    ``\\z``, ``\\B``) outside a character class, where ``^`` and ``$`` are literals."""
+    index, size, in_class = 0, len(pattern), False
+    while index < size:
+        char = pattern[index]
+        if char == "\\":
+            if not in_class and pattern[index + 1 : index + 2] in ("A", "z", "B"):
+                return True
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 1
+            if pattern[index : index + 1] == "^":  # a negated class
+                index += 1
+            if pattern[index : index + 1] == "]":  # a literal ] first in the class
+                index += 1
+            continue
+        elif char in "^$":
+            return True
+        index += 1
+    return False
+
 
 Spans = list[tuple[int, int]]
 
@@ -132,7 +158,7 @@ class Engine:
         # Whether every pattern sees a window of the text, or the record's texts
         # joined by newlines, as it sees the text itself: true unless a pattern has
         # an assertion other than \b.
-        self._set_exact = not any(_EDGE_ASSERTION.search(c.detector.pattern) for c in compiled)
+        self._set_exact = not any(has_edge_assertion(c.detector.pattern) for c in compiled)
         self._own = tuple(Matcher(runner.regex) for runner in compiled)
 
     def redact_bytes(self, data: bytes, start: int = 0) -> tuple[bytes, bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from inferlog import _diagnostics
 from inferlog._exceptions import EXCEPTION_ATTR, ExceptionInfo, describe_exception
@@ -80,6 +80,9 @@ _FLAT_TYPES: frozenset[type] = frozenset({str, float, bool, type(None)})
 _FLAT_OR_INT_TYPES: frozenset[type] = _FLAT_TYPES | {int}
 _IS_STR: Callable[[object], bool] = str.__instancecheck__
 _IS_INT: Callable[[object], bool] = int.__instancecheck__
+
+
+_SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
 
 
 class RedactionFilter(logging.Filter):
@@ -299,10 +302,16 @@ class RedactionFilter(logging.Filter):
             extras.append((key, value))
             if full_walk:
                 continue
-            if is_name and redactor.is_secret_field(key):
+            kind = type(value)
+            # A name that mentions a secret decides alone only for a value that could
+            # be one; other scalars are scanned like any field.
+            if (
+                is_name
+                and redactor.is_secret_field(key)
+                and (kind not in _SCALAR_TYPES or redactor.hides_value(key, value))
+            ):
                 full_walk = True
                 continue
-            kind = type(value)
             if kind is str:
                 text_of[number] = len(texts)
                 texts.append(value)
