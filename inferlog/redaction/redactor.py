@@ -130,6 +130,8 @@ class Redactor:
         self._user_key_suffixes = tuple(normalize_key(k) for k in user_keys)
         # Key name -> its class (NOT_SECRET, MENTIONS_SECRET, NAMES_SECRET).
         self._key_cache: dict[str, int] = {}
+        # name -> is_secret_field(name): asked for every extra of every record.
+        self._field_cache: dict[str, bool] = {}
 
         custom = []
         for name, pattern in pattern_map.items():
@@ -305,7 +307,13 @@ class Redactor:
         That is :meth:`is_secret_key`, unless the ``secret_field`` rule is switched off;
         whether it does depends on the value too (:meth:`hides_value`).
         """
-        return self._secret_field_on and self.is_secret_key(name)
+        found = self._field_cache.get(name)
+        if found is None:
+            found = self._secret_field_on and self.is_secret_key(name)
+            if len(self._field_cache) >= _KEY_CACHE_LIMIT:
+                self._field_cache.clear()
+            self._field_cache[name] = found
+        return found
 
     def _pseudonym(self, name: str, normalized: str) -> str:
         digest = hmac.new(
