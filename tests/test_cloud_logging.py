@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from inferlog.handlers._gcp_entries import MAX_ENTRY_BYTES
+from inferlog.handlers._gcp_entries import LOG_SEVERITIES, MAX_ENTRY_BYTES
 from inferlog.handlers.cloud_logging import CloudLoggingHandler
 from inferlog.pipeline.retry import RetryPolicy
 from tests._fake_cloud_logging import FakeCloudLogging, Fault
@@ -566,3 +568,62 @@ class TestCloudLoggingContract(BatchSinkContract):
     def harness(self, fake: FakeCloudLogging, make_handler: Any) -> SinkHarness:
         handler = make_handler(fake)
         return SinkHarness(handler, lambda: [str(p["message"]) for p in fake.payloads()])
+
+
+# ------------------------------------------------------------------ arbitrary input
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=40)
+    | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+_PREPARERS: list[CloudLoggingHandler] = []
+
+
+def _preparer() -> CloudLoggingHandler:
+    """One handler for every example: ``prepare`` sends nothing and starts no thread."""
+    if not _PREPARERS:
+        _PREPARERS.append(
+            CloudLoggingHandler(project=PROJECT, resource=RESOURCE, health_interval=0)
+        )
+    return _PREPARERS[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    extras=st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(lambda k: k not in _RESERVED and k[0] != "_"),
+        _VALUES,
+        max_size=6,
+    ),
+    labels=st.dictionaries(st.text(max_size=8), _VALUES, max_size=5),
+    level=st.integers(min_value=1, max_value=70),
+)
+def test_any_record_becomes_an_entry_the_rest_client_can_send(
+    extras: dict[str, Any], labels: dict[str, Any], level: int
+) -> None:
+    handler = _preparer()
+    record = logging.LogRecord("any", level, __file__, 1, "m %s", ("x",), None)
+    record.__dict__.update(extras)
+    record.__dict__["labels"] = labels
+    before = copy.deepcopy((extras, labels))
+    entry = handler.prepare(record)
+    body = entry.payload.entry
+    encoded = json.dumps(body)  # what the REST client does with it
+    assert len(encoded) > 0
+    assert entry.size <= MAX_ENTRY_BYTES
+    assert (extras, labels) == before
+    assert body["severity"] in LOG_SEVERITIES
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in body.get("labels", {}).items())
+    assert body["jsonPayload"]["message"] == "m x"

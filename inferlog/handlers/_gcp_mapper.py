@@ -24,12 +24,11 @@ from inferlog.handlers._gcp_entries import (
     AGENT_INSERT_ID,
     AGENT_SOURCE_LOCATION,
     FieldNames,
-    InsertIds,
     RecordParts,
     source_location,
     split_record,
-    string_labels,
 )
+from inferlog.handlers._gcp_labels import InsertIds, string_labels
 from inferlog.handlers._gcp_options import check_labels, check_project, project_from_environ
 
 __all__ = ["Mapped", "RecordMapper"]

@@ -9,7 +9,6 @@ what cannot be delivered. See ``docs/gcp.md``.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import re
@@ -23,6 +22,7 @@ from inferlog.handlers._gcp_mapper import Mapped, RecordMapper
 from inferlog.handlers._gcp_options import default_resource
 from inferlog.pipeline.retry import Verdict
 from inferlog.pipeline.sender import Entry, SenderSink
+from inferlog.reader import timestamp_seconds
 
 try:
     import google.cloud.logging_v2 as _google_logging
@@ -231,7 +231,7 @@ class CloudLoggingHandler(SenderSink):
         """Rebuild an entry from a spooled record dict, with its original insert id."""
         mapped, data = self._mapper.map_spooled(item, self.formatter)
         levelno = mapped.parts.levelno
-        created = _parse_seconds(mapped.parts.timestamp)
+        created = timestamp_seconds(mapped.parts.timestamp)
         if created is None:
             return None
         return self._entry(mapped, levelno, created, data)
@@ -308,15 +308,3 @@ class CloudLoggingHandler(SenderSink):
         if isinstance(exc, ValueError) and "no project" in str(exc):
             return Verdict.CREDENTIALS
         return _VERDICTS[decide(exc)]
-
-
-def _parse_seconds(timestamp: str | None) -> float | None:
-    if timestamp is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
