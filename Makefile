@@ -12,7 +12,7 @@ $(PY):
 
 # Stamps re-run the install whenever pyproject.toml changes.
 $(VENV)/.installed-base: pyproject.toml | $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e '.[analysis]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)

@@ -35,8 +35,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inferlog._detectors import Candidate
-from inferlog.redaction import RedactionFilter, Redactor
+import re2
+
+from inferlog.redaction import Candidate, RedactionFilter, Redactor
+from inferlog.redaction._engine import Matcher, re2_options
 
 # --- inputs --------------------------------------------------------------------------
 
@@ -126,8 +128,7 @@ class NaiveRedactor:
 
     def __init__(self, redactor: Redactor) -> None:
         self._steps: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = []
-        for runner in redactor._compiled:
-            det = runner.detector
+        for det in redactor.detectors:
             pattern = re.compile(det.pattern, re.ASCII)
             label = f"[REDACTED:{det.mask_label}]"
             self._steps.append((pattern, self._replacer(det.validator, label)))
@@ -261,8 +262,10 @@ def main() -> None:
 
     # The floor: what one RE2 scan of the record's joined text costs, nothing else.
     joined = "\n".join([SHORT_CLEAN, PROMPT_2K, RESPONSE_1K]).encode()
-    gate = redactor._gate
-    assert gate is not None
+    # The same alternation of every detector's pattern that the redactor scans with.
+    options = re2_options()
+    options.never_capture = True
+    gate = Matcher(re2.compile("|".join(f"(?:{d.pattern})" for d in redactor.detectors), options))
     floor = best_mean(functools.partial(gate.find, joined, 0), args.n, args.repeats)
     naive_floor = best_mean(
         functools.partial(naive.redact, joined.decode()), max(20, args.n // 10), args.repeats

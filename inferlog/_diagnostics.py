@@ -10,11 +10,12 @@ user configures it otherwise.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import weakref
 from collections import Counter
+
+from inferlog._fork import after_fork_in_child
 
 INTERNAL_LOGGER_NAME = "inferlog.internal"
 
@@ -107,4 +108,4 @@ def _after_fork_in_child() -> None:
         counters._lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+after_fork_in_child(_after_fork_in_child)

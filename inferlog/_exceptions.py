@@ -12,13 +12,16 @@ import traceback
 from types import TracebackType
 from typing import TypeAlias, TypedDict
 
+from inferlog import schema
+from inferlog._text import safe_str
+
 #: What ``sys.exc_info()`` returns, as ``LogRecord.exc_info`` holds it.
 ExcInfo: TypeAlias = (
     tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 )
 
 #: Attribute name under which a prepared record carries its exception description.
-EXCEPTION_ATTR = "exception"
+EXCEPTION_ATTR = schema.EXCEPTION_FIELD
 
 #: Longest exception message kept, in characters; the rest is cut with a marker.
 MAX_EXCEPTION_MESSAGE_CHARS = 8_192
@@ -34,11 +37,9 @@ class ExceptionInfo(TypedDict):
     stack: list[str]
 
 
-def _safe_str(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception as err:  # an exception whose __str__ raises
-        text = f"<unprintable {type(exc).__name__}: __str__ raised {type(err).__name__}>"
+def _message(exc: BaseException) -> str:
+    """The exception's text (see :func:`inferlog._text.safe_str`), cut to the cap."""
+    text = safe_str(exc)
     if len(text) > MAX_EXCEPTION_MESSAGE_CHARS:
         cut = len(text) - MAX_EXCEPTION_MESSAGE_CHARS
         text = f"{text[:MAX_EXCEPTION_MESSAGE_CHARS]}...[truncated {cut} chars]"
@@ -79,7 +80,7 @@ def describe_exception(exc_info: ExcInfo) -> ExceptionInfo | None:
         return None
     return {
         "type": _qualified_name(exc_type),
-        "message": _safe_str(exc),
+        "message": _message(exc),
         "stack": _stack_lines(exc_info),
     }
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from typing import Final
 
 from inferlog._diagnostics import internal_logger
+from inferlog._fork import after_fork_in_child
 
 __all__ = ["FEEDBACK_LOGGERS", "suppress_logging"]
 
@@ -98,5 +98,4 @@ def _after_fork_in_child() -> None:
     network_shipping = 0
 
 
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+after_fork_in_child(_after_fork_in_child)

@@ -10,6 +10,11 @@ from typing import Any, Final
 # Python adds (``taskName`` in 3.12) are recognised as standard, not as user extras.
 _PROBE = logging.LogRecord("probe", logging.INFO, __file__, 0, "", None, None)
 
+#: Private record attribute holding a dict shared by every copy of one record (one per
+#: sink), where a stage that gives the same result on each copy (redaction with one
+#: configuration) keeps what it computed on the first, to apply it to the others.
+MEMO_ATTR: Final = "_inferlog_memo"
+
 #: Attributes every ``LogRecord`` has, plus those that ``Formatter.format`` adds.
 STANDARD_RECORD_ATTRS: frozenset[str] = frozenset({*vars(_PROBE), "message", "asctime", "taskName"})
 
@@ -40,9 +45,3 @@ def copy_record(record: logging.LogRecord) -> logging.LogRecord:
     new = _new_object(record.__class__)
     new.__dict__ = record.__dict__.copy()
     return new
-
-
-#: Attribute holding a dict that every per-sink copy of one record shares: a stage
-#: that gives the same answer for every copy (redaction with one configuration)
-#: computes it once and leaves it there for the others.
-MEMO_ATTR: Final = "_inferlog_memo"

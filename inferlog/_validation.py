@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 
 def check_level(name: str, value: int | str) -> int:
@@ -23,6 +24,20 @@ def check_level(name: str, value: int | str) -> int:
     )
 
 
+def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """Return ``value`` as a finite number of seconds, ``>= 0`` (``> 0`` if ``positive``).
+
+    Raises ``ValueError`` naming the option for anything else: strings, booleans,
+    NaN, infinities and negative numbers.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and (number > 0 if positive else number >= 0):
+            return number
+    bound = "> 0" if positive else ">= 0"
+    raise ValueError(f"{name} must be a finite number of seconds {bound}, got {value!r}")
+
+
 def check_number(
     name: str, value: object, *, minimum: float, integer: bool = False, above: bool = False
 ) -> float:
@@ -40,3 +55,10 @@ def check_number(
     if not (number > minimum if above else number >= minimum):  # also refuses NaN
         raise ValueError(f"{name} must be {noun} {bound}, got {value!r}")
     return number
+
+
+def check_count(name: str, value: object, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int ``>= minimum``; ``ValueError`` naming the option otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")

@@ -2,7 +2,7 @@
 
 Everything :func:`configure` builds is an ordinary ``logging`` object that could equally
 come from ``logging.config.dictConfig`` (the README shows that form): caller-side
-filters on an :class:`~inferlog.queueing.QueueHandler`, and sinks behind it that
+filters on an :class:`~inferlog.pipeline.queue.QueueHandler`, and sinks behind it that
 redact, format and write on the listener thread.
 """
 

@@ -4,6 +4,11 @@ The service is simulated (no model weights, no network) but the logging is real:
 call goes through :func:`inferlog.inference` inside a request scope, across a thread
 pool, into the pipeline that :func:`inferlog.configure` installs. Afterwards the demo
 reads back what was written and prints a summary, so what it reports is what is on disk.
+
+Every record of one run carries a ``demo_run`` id, so that a second run into the same
+directory reports (and ``inferlog stats --filter demo_run=...`` selects) only its own.
+The service's chatter (``request received``) goes through sampling at
+:data:`CHATTER_SAMPLE_RATE`; inference records and errors are always kept.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import logging
 import random
 import statistics
 import time
+import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from inferlog import schema
 from inferlog.config import configure, shutdown
 from inferlog.context import request_context
 from inferlog.handlers.file import log_files
@@ -25,6 +33,11 @@ from inferlog.propagation import ContextThreadPoolExecutor
 from inferlog.reader import read_records
 
 logger = logging.getLogger("inferlog.demo.service")
+
+#: Field that tells one demo run's records from another's.
+RUN_FIELD: Final = "demo_run"
+#: Share of the service's own chatter kept by sampling (each kept record says so).
+CHATTER_SAMPLE_RATE: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,7 @@ class DemoSummary:
 
     log_file: Path
     files: list[Path]
+    run_id: str
     records: int
     inference_records: int
     errors: int
@@ -126,24 +140,27 @@ class DemoSummary:
     latency_p95_ms: float
 
 
-def _summarise(log_file: Path) -> DemoSummary:
+def _summarise(log_file: Path, run_id: str | None = None) -> DemoSummary:
     files = [Path(name) for name in log_files(log_file)]
     by_model: dict[str, Counter[str]] = defaultdict(Counter)
     latencies: list[float] = []
     records = inference_records = errors = 0
     for record in read_records(files):
+        if run_id is not None and record.get(RUN_FIELD) != run_id:
+            continue
         records += 1
-        if "model_id" not in record or "latency_ms" not in record:
+        if schema.MODEL_ID not in record or schema.LATENCY_MS not in record:
             continue
         inference_records += 1
         key = f"{record['model_id']}@{record.get('model_version')}"
-        by_model[key][str(record.get("status"))] += 1
-        latencies.append(float(record["latency_ms"]))
-        errors += record.get("status") == "error"
+        by_model[key][str(record.get(schema.STATUS))] += 1
+        latencies.append(float(record[schema.LATENCY_MS]))
+        errors += record.get(schema.STATUS) == schema.STATUS_ERROR
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [0.0] * 19
     return DemoSummary(
         log_file=log_file,
         files=files,
+        run_id=run_id or "",
         records=records,
         inference_records=inference_records,
         errors=errors,
@@ -154,26 +171,40 @@ def _summarise(log_file: Path) -> DemoSummary:
 
 
 def run_demo(
-    requests: int = 200, *, log_dir: str | Path = "logs", seed: int = 7, workers: int = 4
+    requests: int = 200,
+    *,
+    log_dir: str | Path = "logs",
+    seed: int = 7,
+    workers: int = 4,
+    on_call: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Serve ``requests`` simulated calls through the full pipeline and summarise the files.
 
-    Returns the summary; :func:`main`-level printing is left to the caller.
+    ``on_call`` is called after each call (a progress bar). Returns the summary of
+    this run's records only; printing is left to the caller.
     """
     log_dir = Path(log_dir)
     log_file = log_dir / "inferlog.jsonl"
+    run_id = uuid.uuid4().hex[:12]
     configure(
         filename=str(log_file),
         console=False,
         level="DEBUG",
-        static_fields={"service": "inferlog-demo", "env": "demo"},
+        static_fields={"service": "inferlog-demo", "env": "demo", RUN_FIELD: run_id},
+        sampling={"rate": 1.0, "logger_rates": {logger.name: CHATTER_SAMPLE_RATE}},
     )
+
+    def serve(index: int) -> None:
+        _serve_one(index, seed)
+        if on_call is not None:
+            on_call()
+
     try:
         with ContextThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(lambda i: _serve_one(i, seed), range(requests)))
+            list(pool.map(serve, range(requests)))
     finally:
         shutdown(timeout=10.0)
-    return _summarise(log_file)
+    return _summarise(log_file, run_id)
 
 
 def format_summary(summary: DemoSummary) -> str:
@@ -193,4 +224,9 @@ def format_summary(summary: DemoSummary) -> str:
             f"({100.0 * counts.get('error', 0) / total:.1f}%)"
         )
     lines.append(f"look at one: head -n 1 {summary.log_file}")
+    if summary.run_id:
+        lines.append(
+            f"this run's records carry {RUN_FIELD}={summary.run_id}: "
+            f"inferlog stats {summary.log_file.parent} --filter {RUN_FIELD}={summary.run_id}"
+        )
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 __all__ = [
+    "CANCELLED_ERROR_CODE",
     "CLIENT_ADDRESS",
     "COLLISION_PREFIX",
     "CORE_FIELDS",
@@ -44,6 +45,7 @@ __all__ = [
     "REQUEST_PAYLOAD",
     "RESPONSE_PAYLOAD",
     "RESPONSE_SIZE",
+    "SAMPLE_BUFFERED",
     "SAMPLE_RATE",
     "SCHEMAS",
     "SEED",
@@ -51,6 +53,8 @@ __all__ = [
     "STACK_INFO_FIELD",
     "STATUS",
     "STATUS_CODE",
+    "STATUS_ERROR",
+    "STATUS_OK",
     "STREAM_CHUNKS",
     "TEMPERATURE",
     "TIMESTAMP",
@@ -88,6 +92,17 @@ TRACE_ID: Final = "trace_id"
 SPAN_ID: Final = "span_id"
 #: Fraction of requests a sampler kept when it kept this record (see sampling).
 SAMPLE_RATE: Final = "sample_rate"
+#: ``True`` on a record that error-triggered buffering held and then released.
+SAMPLE_BUFFERED: Final = "sample_buffered"
+
+# The values of ``status`` and the error code of an abandoned call or request.
+#: ``status`` of a call or request that completed.
+STATUS_OK: Final = "ok"
+#: ``status`` of a call or request that raised, answered 5xx or was marked failed.
+STATUS_ERROR: Final = "error"
+#: ``error_code`` of a call or request its consumer abandoned: a stream closed before
+#: its end, a cancelled task, a client that went away.
+CANCELLED_ERROR_CODE: Final = "cancelled"
 
 # Further inference fields, written by ``inferlog.inference`` where they apply.
 #: Milliseconds from the start of a call to its first token or chunk.

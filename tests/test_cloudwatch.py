@@ -403,7 +403,7 @@ def test_bad_credentials_stop_the_sender_with_one_error_and_spool(
     assert ["one", "two"] == [i["message"] for i in spooled(tmp_path)]
     [error] = diagnostics.at(logging.ERROR)
     assert "UnrecognizedClientException" in error
-    assert "inferlog spool resend" in error
+    assert "inferlog.pipeline.resend" in error
 
 
 def test_no_credentials_at_all_stop_the_sender_too(

@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inferlog import context
 from inferlog._diagnostics import reset_report_once
 from inferlog._record import STANDARD_RECORD_ATTRS
 from inferlog.context import (
     ContextFilter,
+    _trace,
     bind,
     current_context,
     current_request_id,
@@ -36,6 +36,7 @@ from inferlog.context import (
     unbind,
     uuid7,
 )
+from inferlog.context import ids as context_ids
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -297,7 +298,7 @@ def test_uuid7_is_strictly_increasing_within_the_process() -> None:
 def test_uuid7_stays_increasing_when_the_clock_stands_still_or_goes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    generator = context._UUIDv7Generator()
+    generator = context_ids._UUIDv7Generator()
     clock = iter([5_000_000_000, 5_000_000_000, 4_000_000_000, 5_000_000_000] * 10)
     monkeypatch.setattr(time, "time_ns", lambda: next(clock))
     ids = [generator() for _ in range(40)]
@@ -308,7 +309,7 @@ def test_uuid7_stays_increasing_when_the_clock_stands_still_or_goes_back(
 def test_uuid7_moves_to_the_next_millisecond_when_the_counter_overflows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    generator = context._UUIDv7Generator()
+    generator = context_ids._UUIDv7Generator()
     monkeypatch.setattr(time, "time_ns", lambda: 7_000_000_000)
     first = generator()
     generator._counter = generator._COUNTER_MAX
@@ -429,7 +430,7 @@ def test_filter_never_raises_and_always_keeps_the_record(
     def broken() -> None:
         raise RuntimeError("tracer exploded")
 
-    monkeypatch.setattr(context._opentelemetry, "active_span", broken)
+    monkeypatch.setattr(_trace._opentelemetry, "active_span", broken)
     reset_report_once("context-filter-error")
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
     with request_context("r1"):
@@ -690,3 +691,14 @@ def test_context_never_leaks_between_concurrent_asyncio_tasks(
     assert len(handler.records) == len(delays) * 3
     for record in handler.records:
         assert record.request_id == record.owner == record.getMessage()  # type: ignore[attr-defined]
+
+
+def test_request_scope_is_the_deprecated_name_of_request_context() -> None:
+    import inferlog.context
+    import inferlog.context.request
+
+    for module in (inferlog.context, inferlog.context.request):
+        with pytest.warns(DeprecationWarning, match="RequestContext"):
+            old = module.RequestScope
+        assert old is inferlog.context.RequestContext
+    assert isinstance(request_context(), inferlog.context.RequestContext)

@@ -618,3 +618,13 @@ def test_wsgi_record_is_written_when_the_body_is_exhausted(captured: ListHandler
     assert [3] == [r.response_size for r in captured.access()]
     result.close()  # type: ignore[attr-defined]
     assert 1 == len(captured.access())
+
+
+def test_scope_is_the_deprecated_name_of_asgi_scope() -> None:
+    import inferlog.middleware
+
+    with pytest.warns(DeprecationWarning, match="ASGIScope"):
+        old = inferlog.middleware.Scope
+    assert old is inferlog.middleware.ASGIScope
+    with pytest.raises(AttributeError):
+        inferlog.middleware.NoSuchName

@@ -502,7 +502,7 @@ def test_invalid_options_raise_clear_errors() -> None:
         QueueHandler(overflow="drop_random")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="queue_size must be a positive integer"):
         QueueHandler(queue_size=0)
-    with pytest.raises(ValueError, match="flush_interval must be a number > 0"):
+    with pytest.raises(ValueError, match="flush_interval must be a finite number of seconds > 0"):
         QueueHandler(flush_interval=0)
     with pytest.raises(ValueError, match="handlers must be a list"):
         QueueHandler(handlers="file")

@@ -224,7 +224,7 @@ def test_a_credentials_failure_stops_sending_with_one_error_and_spools(
     errors = diagnostics.at(logging.ERROR)
     assert 1 == len(errors)
     assert "credentials" in errors[0]
-    assert "spool resend" in errors[0]
+    assert "inferlog.pipeline.resend" in errors[0]
 
 
 def test_an_outage_spools_in_order_and_the_spool_is_resent_when_the_service_is_back(

@@ -4,7 +4,8 @@ Imported only by :mod:`inferlog.handlers.cloudwatch`, and only that module's use
 pay for importing boto3. The client is built on the sender thread, never in the
 handler's constructor, with botocore's own retries turned off: the sink's
 :class:`~inferlog.pipeline.retry.RetryPolicy` is the only one, so a throttled call
-is retried once per backoff step, not four times per step.
+is retried once per backoff step, not four times per step, and botocore's parameter
+validation off: the handler has already applied every rule it would check.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def make_client(
     session = boto3.session.Session(profile_name=profile_name, region_name=region_name)
     config = botocore.config.Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
+        # Every PutLogEvents rule is enforced before the call (_cloudwatch_limits);
+        # botocore's own pass over 10,000 events is a third of the sender's time.
+        parameter_validation=False,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )

@@ -24,11 +24,12 @@ from typing import Any, Final
 import orjson
 
 from inferlog import schema
-from inferlog._validation import check_number
+from inferlog._validation import check_seconds
 from inferlog.formatting import JsonFormatter, format_timestamp
 from inferlog.handlers import _cloudwatch_client as _aws
 from inferlog.handlers._cloudwatch_emf import DEFAULT_EMF_NAMESPACE, add_metrics, check_emf_options
 from inferlog.handlers._cloudwatch_limits import (
+    EVENT_OVERHEAD_BYTES,
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     MAX_EVENT_AGE_MS,
@@ -155,6 +156,8 @@ class CloudWatchHandler(SenderSink):
         if not isinstance(log_stream, str) or not log_stream:
             raise ValueError(f"log_stream must be a non-empty template string, got {log_stream!r}")
         self._stream_fields = template_fields(log_stream)
+        self._static_stream = set(self._stream_fields) <= _PROCESS_FIELDS
+        self._static_name: tuple[int, str] = (0, "")
         self.log_stream = log_stream
         self.region_name = _check_str("region_name", region_name, allow_none=True)
         self.profile_name = _check_str("profile_name", profile_name, allow_none=True)
@@ -189,10 +192,8 @@ class CloudWatchHandler(SenderSink):
         self.oversize_marker = oversize_marker
         self.emf = bool(emf)
         self.emf_namespace, self.emf_dimensions = check_emf_options(emf_namespace, emf_dimensions)
-        self.connect_timeout = check_number(
-            "connect_timeout", connect_timeout, minimum=0, above=True
-        )
-        self.read_timeout = check_number("read_timeout", read_timeout, minimum=0, above=True)
+        self.connect_timeout = check_seconds("connect_timeout", connect_timeout, positive=True)
+        self.read_timeout = check_seconds("read_timeout", read_timeout, positive=True)
         #: The largest message of one event (CloudWatch's limit unless a test lowers it).
         self.max_message_bytes = MAX_MESSAGE_BYTES
         self.formatter = JsonFormatter()
@@ -213,6 +214,12 @@ class CloudWatchHandler(SenderSink):
         return self._process_cache
 
     def _stream(self, fields: dict[str, object], timestamp_ms: int) -> str:
+        if self._static_stream:
+            # A template of process fields only: one name per process.
+            pid = os.getpid()
+            if self._static_name[0] != pid:
+                self._static_name = (pid, stream_name(self.log_stream, self._process_values()))
+            return self._static_name[1]
         values = dict(self._process_values())
         for name in self._stream_fields:
             if name in _PROCESS_FIELDS:
@@ -229,6 +236,9 @@ class CloudWatchHandler(SenderSink):
             text = self._with_metrics(text, timestamp_ms)
         if not text:
             text = EMPTY_MESSAGE  # CloudWatch refuses an empty message
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size <= self.max_message_bytes:
+            return [Entry(timestamp_ms, levelno, text, size + EVENT_OVERHEAD_BYTES, stream)]
         pieces = fit_message(text, self.max_message_bytes, self.oversize, self.oversize_marker)
         return [Entry(timestamp_ms, levelno, p, event_size(p), stream) for p in pieces]
 

@@ -38,6 +38,7 @@ class QueueListenerLoop:
     # Set by QueueHandler; declared for the type checker.
     _lock: Any
     _buffer: collections.deque[logging.LogRecord]
+    _reentrant: list[logging.LogRecord]
     _wake: threading.Event
     _done: threading.Condition
     _not_full: threading.Condition
@@ -119,6 +120,10 @@ class QueueListenerLoop:
             swapped: collections.deque[logging.LogRecord] | None = None
             with self._lock:
                 buffer = self._buffer
+                if self._reentrant:
+                    moved, self._reentrant = self._reentrant, []
+                    buffer.extend(moved)
+                    self._accepted += len(moved)
                 if buffer:
                     # Swap rather than pop one by one: callers wait on this lock. Only
                     # the swapped-out deque may be read once the lock is released;

@@ -4,7 +4,7 @@ A worker (``multiprocessing`` or ``ProcessPoolExecutor``, spawn or fork) logs th
 a :class:`ProcessQueueHandler` into a :class:`ProcessSender`, which puts each record,
 formatted and with its exception as data, on a ``multiprocessing`` queue. In the
 parent a receiver thread (:func:`receive_records`) reads them and hands them to the
-:class:`~inferlog.queueing.QueueHandler` that made the sender.
+:class:`~inferlog.pipeline.queue.QueueHandler` that made the sender.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from inferlog._feedback import shipping
+from inferlog._validation import check_seconds
 from inferlog.pipeline import lifecycle
 from inferlog.pipeline._fanout import sink_name
 from inferlog.pipeline.lifecycle import ShutdownReport, lock_is_owned
@@ -66,6 +67,7 @@ class QueueShutdown:
     # Set by QueueHandler; declared for the type checker.
     _lock: Any
     _buffer: Any
+    _reentrant: list[logging.LogRecord]
     _wake: threading.Event
     _done: threading.Condition
     _not_full: threading.Condition
@@ -147,7 +149,8 @@ class QueueShutdown:
             if self._abandon:
                 result.timed_out = True
                 leftovers = self._fanout.undelivered()
-            queued = list(self._buffer)
+            queued = list(self._buffer) + self._reentrant
+            self._reentrant = []
             self._buffer.clear()
             self._closed = True
             summary = self._take_summary()
@@ -209,7 +212,8 @@ class QueueShutdown:
                 return
             time.sleep(0.001)
         with self._lock:
-            pending = list(self._buffer)
+            pending = list(self._buffer) + self._reentrant
+            self._reentrant = []
             self._buffer.clear()
             self._closed = True  # the listener, once it gets the lock, finds nothing
         token = shipping.set(True)
@@ -233,11 +237,13 @@ class QueueShutdown:
         Idempotent: a second call returns the first call's report. Later records are
         delivered on the caller's thread.
         """
+        if timeout is not None:
+            check_seconds("timeout", timeout)
         if self._shutdown_report is not None:
             return self._shutdown_report
         if timeout is None:
             timeout = self.shutdown_timeout
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = time.monotonic() + timeout
         self.begin_shutdown()
         return self.finish_shutdown(deadline)
 

@@ -333,7 +333,7 @@ class Courier:
             f"sender-credentials-{id(self)}",
             logging.ERROR,
             "%s: %s. Sending stopped; records go to the spool (%s); send them later "
-            "with `inferlog spool resend`.",
+            "with inferlog.pipeline.resend(path, handler).",
             self.label,
             self.halted,
             self.spools.resendable(self.label).file_path(),

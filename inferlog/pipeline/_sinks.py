@@ -1,6 +1,6 @@
 """The sinks behind a queue: the batch protocol, and resolving sinks given by name.
 
-A :class:`~inferlog.queueing.QueueHandler` may be given its sinks as handler objects
+A :class:`~inferlog.pipeline.queue.QueueHandler` may be given its sinks as handler objects
 or as the names of handlers in the same ``dictConfig``; names are resolved when the
 first record arrives, since ``dictConfig`` may configure the sinks after the queue.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from typing import Any, Protocol, runtime_checkable
 
 from inferlog._diagnostics import report_once
@@ -46,10 +46,20 @@ def _spec_name(spec: str) -> str:
     return spec[len(prefix) :] if spec.startswith(prefix) else spec
 
 
+def _non_empty(handlers: Iterable[logging.Handler | str]) -> Iterable[logging.Handler | str]:
+    # Indexing a ConvertingList would configure the handler; len() does not.
+    size = len(handlers) if isinstance(handlers, Sized) else len(list(handlers))
+    if size == 0:
+        raise ValueError(
+            "handlers must name at least one sink; an empty list would drop every record"
+        )
+    return handlers
+
+
 class SinkTargets:
     """The sinks of one queue handler, as given, and the handlers they resolve to."""
 
-    def __init__(self, handlers: Iterable[logging.Handler | str]) -> None:
+    def __init__(self, handlers: Iterable[logging.Handler | str] | None) -> None:
         # A list from dictConfig is a ConvertingList: iterating it (unlike indexing)
         # yields the raw names, and its configurator holds the configured handlers,
         # which would otherwise be garbage-collected once dictConfig returns.
@@ -57,6 +67,14 @@ class SinkTargets:
             # A lone name would otherwise be read as a list of one-letter names.
             raise ValueError(f"handlers must be a list of handlers or names, not {handlers!r}")
         self._config_handlers: Any = None
+        if handlers is None:
+            # Python 3.12's dictConfig shape hands the sinks over afterwards (through
+            # a stdlib QueueListener); until then there are none.
+            handlers = ()
+        elif not isinstance(handlers, Iterable):
+            raise TypeError(f"handlers must be a list of handlers or names, not {handlers!r}")
+        else:
+            handlers = _non_empty(handlers)
         configurator = getattr(handlers, "configurator", None)
         if configurator is not None:
             self._config_handlers = configurator.config.get("handlers")
@@ -64,9 +82,26 @@ class SinkTargets:
         for spec in specs:
             if not isinstance(spec, (logging.Handler, str)):
                 raise ValueError(f"handlers must hold handlers or handler names, got {spec!r}")
+            if isinstance(spec, str) and not self._known_name(_spec_name(spec)):
+                raise ValueError(
+                    f"handlers: no handler named {spec!r} is configured (in this dictConfig "
+                    "or before); records would have nowhere to go"
+                )
         self._specs: list[logging.Handler | str] = specs
         self._targets: list[logging.Handler] = []
         self._unresolved = bool(self._specs)
+
+    def _known_name(self, name: str) -> bool:
+        if self._config_handlers is not None:
+            with contextlib.suppress(Exception):
+                if name in self._config_handlers:
+                    return True
+        return _handler_by_name(name) is not None
+
+    @property
+    def empty(self) -> bool:
+        """True when no sink was given."""
+        return not self._specs
 
     def resolve(self, owner: logging.Handler) -> list[logging.Handler]:
         """Return the sink handlers of ``owner``; report names not (yet) configured."""

@@ -30,6 +30,8 @@ from types import FrameType
 from typing import Any, Final, Protocol, runtime_checkable
 
 from inferlog._diagnostics import report_once
+from inferlog._fork import after_fork_in_child
+from inferlog._validation import check_seconds
 
 __all__ = [
     "DEFAULT_SHUTDOWN_TIMEOUT",
@@ -158,9 +160,10 @@ def shutdown_all(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> ShutdownReport:
     ``atexit`` hook and from a signal handler (its locks are reentrant or taken with
     a timeout). A participant that raises is reported and the others still run.
     """
+    timeout = check_seconds("timeout", timeout)
     deadline = time.monotonic() + timeout
     result = ShutdownReport()
-    if not _shutdown_lock.acquire(timeout=max(0.0, timeout)):
+    if not _shutdown_lock.acquire(timeout=timeout):
         result.timed_out = True
         return result
     try:
@@ -263,14 +266,13 @@ def install_signal_handlers(
 # ------------------------------------------------------------------ fork safety
 
 
-def register_at_fork(after_in_child: Callable[[], object]) -> None:
-    """Run ``after_in_child`` in every child this process forks (POSIX only).
+def register_at_fork(after_in_child: Callable[[], None]) -> None:
+    """Run ``after_in_child`` in every child this process forks.
 
-    inferlog supports POSIX systems; this is the one place that knows
-    ``os.register_at_fork`` may be missing elsewhere.
+    The public name of :func:`inferlog._fork.after_fork_in_child`, the one place
+    that knows inferlog's platforms (POSIX).
     """
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=after_in_child)
+    after_fork_in_child(after_in_child)
 
 
 def _after_fork_in_child() -> None:

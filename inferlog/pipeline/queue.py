@@ -50,6 +50,7 @@ from typing import Final, TypedDict
 
 from inferlog import _feedback
 from inferlog._feedback import FEEDBACK_LOGGERS, divert, shipping, suppress_logging
+from inferlog._validation import check_level, check_seconds
 from inferlog.pipeline._fanout import Fanout
 from inferlog.pipeline._listener import QueueListenerLoop
 from inferlog.pipeline._overflow import (
@@ -102,8 +103,9 @@ __all__ = [
 DEFAULT_QUEUE_SIZE: Final = 10_000
 #: What a full queue gives up: the oldest record below ERROR.
 DEFAULT_OVERFLOW: Final[OverflowPolicy] = "drop_oldest"
-#: Longest a caller waits for room under ``overflow="block"``, in seconds.
-DEFAULT_BLOCK_TIMEOUT: Final = 0.1
+#: Longest a caller waits for room under ``overflow="block"``: None, as long as the
+#: listener runs (back-pressure, no loss). A number of seconds makes block lossy.
+DEFAULT_BLOCK_TIMEOUT: Final[float | None] = None
 #: Records handed to a sink at once, and the queue length that wakes the listener.
 DEFAULT_BATCH_SIZE: Final = 512
 #: Longest a record waits before the listener wakes on its own, in seconds.
@@ -151,9 +153,11 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         queue_size: Records that may wait before ``overflow`` applies.
         overflow: ``"drop_oldest"`` (evict the oldest record below ERROR),
             ``"drop_newest"`` (refuse the incoming record unless it is ERROR+ and a
-            lower one can be evicted), or ``"block"`` (wait up to ``block_timeout``
+            lower one can be evicted), or ``"block"`` (wait for room as long as the
+            listener runs; with ``block_timeout``, at most that long
             for room, then behave as ``drop_newest``).
-        block_timeout: Longest wait under ``"block"``, in seconds.
+        block_timeout: Longest wait under ``"block"``, in seconds; None (the
+            default) waits as long as the listener runs, so nothing is dropped.
         batch_size: Records per ``handle_batch`` call, and the queue length that
             wakes the listener early.
         flush_interval: Longest a record waits before the listener wakes.
@@ -174,10 +178,10 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         self,
         queue: object | None = None,
         *,
-        handlers: Iterable[logging.Handler | str] = (),
+        handlers: Iterable[logging.Handler | str] | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         overflow: OverflowPolicy = DEFAULT_OVERFLOW,
-        block_timeout: float = DEFAULT_BLOCK_TIMEOUT,
+        block_timeout: float | None = DEFAULT_BLOCK_TIMEOUT,
         batch_size: int = DEFAULT_BATCH_SIZE,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
@@ -194,19 +198,19 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
             raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        for name, value in (
-            ("block_timeout", block_timeout),
-            ("shutdown_timeout", shutdown_timeout),
-        ):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        if not isinstance(flush_interval, (int, float)) or flush_interval <= 0:
-            raise ValueError(f"flush_interval must be a number > 0, got {flush_interval!r}")
-        logging.Handler.__init__(self, level)
+        if block_timeout is not None:
+            check_seconds("block_timeout", block_timeout)
+        check_seconds("shutdown_timeout", shutdown_timeout)
+        check_seconds("flush_interval", flush_interval, positive=True)
+        if spill_path is not None and not isinstance(spill_path, (str, os.PathLike)):
+            raise TypeError(f"spill_path must be a str or os.PathLike, got {spill_path!r}")
+        if handle_sigterm not in (True, False):
+            raise TypeError(f"handle_sigterm must be True or False, got {handle_sigterm!r}")
+        logging.Handler.__init__(self, check_level("level", level))
         self.queue = queue  # type: ignore[assignment]  # unused; see the docstring
         self.queue_size = queue_size
         self.overflow: OverflowPolicy = overflow
-        self.block_timeout = float(block_timeout)
+        self.block_timeout = None if block_timeout is None else float(block_timeout)
         self.batch_size = batch_size
         self.flush_interval = float(flush_interval)
         self.shutdown_timeout = float(shutdown_timeout)
@@ -241,6 +245,10 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         self._start_lock = threading.RLock()
         self._inline_lock = threading.RLock()
         self._buffer: collections.deque[logging.LogRecord] = collections.deque()
+        # Records logged by a signal handler that interrupted this thread while it held
+        # the lock: the buffer may be mid-iteration, so they wait here (list.append is
+        # atomic) until the listener moves them in.
+        self._reentrant: list[logging.LogRecord] = []
         self._thread: threading.Thread | None = None
         self._receivers: list[tuple[threading.Thread, threading.Event]] = []
         self._stopping = False
@@ -263,7 +271,7 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         self._spilled = 0
         self._sink_errors = 0
 
-    def _set_specs(self, handlers: Iterable[logging.Handler | str]) -> None:
+    def _set_specs(self, handlers: Iterable[logging.Handler | str] | None) -> None:
         self._sinks = SinkTargets(handlers)
 
     def _resolve_targets(self) -> list[logging.Handler]:
@@ -325,7 +333,7 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
                 ):
                     new = self.prepare(record)
             # enqueue(), inlined for the common case: room in the buffer
-            if self._thread is None or self._closed:
+            if self._thread is None or self._closed or self._lock._is_owned():
                 self.enqueue(new)
                 return rv
             with self._lock:
@@ -364,6 +372,12 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         """Put a prepared record on the buffer, applying the overflow policy."""
         if self._thread is None and not self._closed:
             self.start()
+        if self._lock._is_owned():
+            # Re-entered from a signal handler on this thread: the interrupted code may
+            # be iterating over the buffer, so do not touch it.
+            self._reentrant.append(record)
+            self._poke()
+            return
         with self._lock:
             if self._closed:
                 inline = True
@@ -391,15 +405,21 @@ class QueueHandler(QueueListenerLoop, QueueShutdown, logging.handlers.QueueHandl
         """Apply the overflow policy with the lock held; return the new queue length."""
         buffer = self._buffer
         if self.overflow == "block" and threading.current_thread() is not self._thread:
-            deadline = time.monotonic() + self.block_timeout
+            limit = self.block_timeout
+            deadline = None if limit is None else time.monotonic() + limit
             self._wake.set()
             while len(self._buffer) >= self.queue_size and not self._closed:
-                remaining = deadline - time.monotonic()
+                remaining = self.flush_interval if deadline is None else deadline - time.monotonic()
                 if remaining <= 0:
+                    break
+                listener = self._thread
+                # A listener that was started and has ended will make no room: drop
+                # with a count rather than hang. One still starting (ident None) will.
+                if listener is None or (listener.ident is not None and not listener.is_alive()):
                     break
                 self._waiters += 1
                 try:
-                    self._not_full.wait(remaining)
+                    self._not_full.wait(min(remaining, self.flush_interval))
                 finally:
                     self._waiters -= 1
             buffer = self._buffer

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
-from inferlog._validation import check_number
+from inferlog._validation import check_seconds
 
 __all__ = [
     "DEFAULT_RETRY_DEADLINE",
@@ -90,14 +90,20 @@ class RetryPolicy:
         deadline: float = DEFAULT_RETRY_DEADLINE,
         rng: random.Random | None = None,
     ) -> None:
-        self.initial = check_number("retry_initial", initial, minimum=0, above=True)
-        self.maximum = check_number("retry_maximum", maximum, minimum=0, above=True)
+        self.initial = check_seconds("retry_initial", initial, positive=True)
+        self.maximum = check_seconds("retry_maximum", maximum, positive=True)
         if self.maximum < self.initial:
             raise ValueError(
                 f"retry_maximum ({maximum!r}) must be at least retry_initial ({initial!r})"
             )
-        self.multiplier = check_number("retry_multiplier", multiplier, minimum=1)
-        self.deadline = check_number("retry_deadline", deadline, minimum=0)
+        if (
+            isinstance(multiplier, bool)
+            or not isinstance(multiplier, (int, float))
+            or not (1 <= multiplier < float("inf"))
+        ):
+            raise ValueError(f"retry_multiplier must be a finite number >= 1, got {multiplier!r}")
+        self.multiplier = float(multiplier)
+        self.deadline = check_seconds("retry_deadline", deadline)
         self._rng = rng or random.Random()
 
     def bound(self, attempt: int) -> float:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Final, cast
 
 from inferlog import _feedback
 from inferlog._diagnostics import Counters, report, report_once
-from inferlog._validation import check_number
+from inferlog._validation import check_count, check_seconds
 from inferlog.pipeline._overflow import OVERFLOW_POLICIES, OverflowPolicy
 from inferlog.pipeline._sender_buffer import Entry, EntryBuffer
 from inferlog.pipeline._sender_delivery import Courier, SinkSpools, group_by_key
@@ -140,15 +140,15 @@ class SenderSink(BatchSink):
         shutdown_timeout: float = DEFAULT_SENDER_SHUTDOWN_TIMEOUT,
     ) -> None:
         super().__init__(level=level)
-        self.buffer_size = int(check_number("buffer_size", buffer_size, minimum=1, integer=True))
-        self.buffer_bytes = int(check_number("buffer_bytes", buffer_bytes, minimum=1, integer=True))
+        self.buffer_size = check_count("buffer_size", buffer_size)
+        self.buffer_bytes = check_count("buffer_bytes", buffer_bytes)
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(
                 f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}, got {overflow!r}"
             )
         self.overflow = cast(OverflowPolicy, overflow)
-        self.block_timeout = float(check_number("block_timeout", block_timeout, minimum=0))
-        self.batch_interval = float(check_number("batch_interval", batch_interval, minimum=0))
+        self.block_timeout = check_seconds("block_timeout", block_timeout)
+        self.batch_interval = check_seconds("batch_interval", batch_interval)
         self.max_batch_count = self._limit(
             "max_batch_count", max_batch_count, self.max_request_count
         )
@@ -160,8 +160,8 @@ class SenderSink(BatchSink):
         )
         self.spools = SinkSpools(spool)
         self.resend_on_start = bool(resend_on_start)
-        self.health_interval = float(check_number("health_interval", health_interval, minimum=0))
-        self.shutdown_timeout = float(check_number("shutdown_timeout", shutdown_timeout, minimum=0))
+        self.health_interval = check_seconds("health_interval", health_interval)
+        self.shutdown_timeout = check_seconds("shutdown_timeout", shutdown_timeout)
         self.addFilter(self._not_own_records)
         self._fresh_state()
 
@@ -169,7 +169,7 @@ class SenderSink(BatchSink):
     def _limit(option: str, value: int | None, service_max: int) -> int:
         if value is None:
             return service_max
-        number = int(check_number(option, value, minimum=1, integer=True))
+        number = check_count(option, value)
         if number > service_max:
             raise ValueError(f"{option} must be between 1 and {service_max}, got {value!r}")
         return number
@@ -269,7 +269,10 @@ class SenderSink(BatchSink):
         """
         entries: list[Entry] = []
         for item in items:  # prepare() may split one record into several entries
-            entries.extend(item if isinstance(item, list) else [item])
+            if isinstance(item, list):
+                entries.extend(item)
+            else:
+                entries.append(item)
         if self._finished is not None:
             self._courier.write_spool(entries, "received after the sink shut down")
             return len(items)

@@ -15,9 +15,13 @@ import base64
 import json
 import random
 import string
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import redaction_corpus_formats as formats  # a sibling module, not a package
 
 OUT = Path(__file__).with_name("redaction_corpus.jsonl")
 rng = random.Random(20261129)
@@ -568,6 +572,64 @@ def negative_texts() -> list[tuple[str, str]]:
 
 for kind, text in negative_texts():
     add(kind, text, [])
+
+
+# --- the formats of real logs, and their look-alikes (redaction_corpus_formats.py) -----
+
+
+def ssn_digits() -> str:
+    return ssn().replace("-", "").replace(" ", "")
+
+
+def phone_compact() -> str:
+    area = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(0, 9)}"
+    exchange = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(0, 9)}"
+    return f"{rng.choice(['', '1'])}{area}{exchange}{rng.randint(0, 9999):04d}"
+
+
+def slack_token_any() -> str:
+    kind = rng.randrange(4)
+    if kind == 0:
+        digits = rand(string.digits, 13)
+        return f"xapp-1-A{mixed(10).upper()}-{digits}-{rand('0123456789abcdef', 64)}"
+    if kind == 1:
+        return f"xoxe.xoxp-1-{mixed(60)}"
+    return slack_token()
+
+
+def api_token() -> str:
+    makers = [
+        lambda: "glpat-" + mixed(20, "_-"),
+        lambda: "hf_" + mixed(34),
+        lambda: "npm_" + mixed(36),
+        lambda: "pypi-AgEIcHlwaS5vcmc" + mixed(60, "_-"),
+        lambda: "SG." + mixed(22, "_-") + "." + mixed(43, "_-"),
+        lambda: "dop_v1_" + rand("0123456789abcdef", 64),
+        lambda: "dapi" + rand("0123456789abcdef", 32),
+        lambda: "gsk_" + mixed(52),
+        lambda: "r8_" + mixed(37),
+        lambda: "xai-" + mixed(80),
+        lambda: f"{rng.randint(10**8, 10**9)}:AA" + mixed(33, "_-"),
+    ]
+    return rng.choice(makers)()
+
+
+def password() -> str:
+    word = rng.choice(["Sommer", "Zomer", "Soleil", "Sol", "Sole", "Hunter", "Winter", "Tiger"])
+    return f"{word}{rng.randint(1, 2030)}{rng.choice(['!', '#', '', '$', '.x', '_'])}"
+
+
+FORMAT_GENERATORS: dict[str, Callable[[], str]] = {
+    **GENERATORS,
+    "slack_token": slack_token_any,
+    "api_token": api_token,
+    "ssn_digits": ssn_digits,
+    "phone_compact": phone_compact,
+    "password": password,
+}
+
+for kind, text, labels in formats.build(rng, FORMAT_GENERATORS):
+    add(kind, text, labels)
 
 
 def main() -> None:

@@ -1,0 +1,195 @@
+"""DuckDB underneath every analysis: one connection, one load, per-file accounting.
+
+DuckDB is imported here and only here (``pip install 'inferlog[analysis]'``). The
+files are read once, by DuckDB's own parallel JSON reader, into a temporary table of
+just the columns an analysis needs; DuckDB keeps that table, and any sort a query
+needs, within :data:`DEFAULT_MEMORY_LIMIT` by spilling to a temporary directory, so
+memory does not grow with the size of the logs.
+
+A line that is not a JSON object is read as a row with every column NULL; such rows
+(and objects with none of the core fields ``timestamp``, ``level``, ``logger``,
+``message``) are what :class:`FileReport` counts as unreadable. A gzip file cut short,
+which DuckDB refuses outright, is read up to the cut by :mod:`inferlog.reader` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Final
+
+import orjson
+
+from inferlog import schema
+from inferlog.analysis.errors import InputError, MissingExtraError
+from inferlog.reader import InvalidLine, iter_file_records
+
+__all__ = [
+    "CORE_COLUMNS",
+    "DEFAULT_MEMORY_LIMIT",
+    "RECORDS_TABLE",
+    "FileReport",
+    "connect",
+    "duckdb_module",
+    "load_records",
+    "quote_identifier",
+    "quote_literal",
+    "read_json_sql",
+]
+
+#: DuckDB's memory ceiling for one analysis; beyond it, sorts and tables spill to disk.
+DEFAULT_MEMORY_LIMIT: Final = "1GB"
+#: Name of the temporary table :func:`load_records` fills.
+RECORDS_TABLE: Final = "inferlog_records"
+#: Column that holds the file each row came from.
+FILENAME_COLUMN: Final = "filename"
+#: Every record has these; a row without any of them was not a record.
+CORE_COLUMNS: Final[Mapping[str, str]] = dict.fromkeys(schema.CORE_FIELDS, "VARCHAR")
+# Longest line DuckDB accepts; inferlog's formatter caps records well below this.
+_MAX_OBJECT_BYTES: Final = 16 * 1024 * 1024
+
+
+def duckdb_module() -> ModuleType:
+    """Import and return :mod:`duckdb`, or raise :class:`MissingExtraError` naming the extra."""
+    try:
+        import duckdb
+    except ImportError as err:
+        raise MissingExtraError("duckdb", "analysis") from err
+    return duckdb  # type: ignore[no-any-return]
+
+
+def connect(*, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None) -> Any:
+    """Return a new in-memory DuckDB connection set up for log analysis (UTC, bounded)."""
+    duckdb = duckdb_module()
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    con.execute(f"SET temp_directory = {quote_literal(tempfile.gettempdir())}")
+    # Aggregates do not need file order; keeping it would hold rows back in memory.
+    con.execute("SET preserve_insertion_order = false")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def quote_identifier(name: str) -> str:
+    """Return ``name`` as a double-quoted SQL identifier (``gen_ai.request.model`` too)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """Return ``text`` as a single-quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_json_sql(files: Sequence[str] | str, columns: Mapping[str, str]) -> str:
+    """Return the DuckDB ``read_json(...)`` call that reads ``columns`` from ``files``.
+
+    ``files`` is a list of paths or one glob/URL (``s3://bucket/logs/*.jsonl.gz``);
+    ``columns`` maps field names to DuckDB types. Unreadable lines become NULL rows.
+    """
+    if isinstance(files, str):
+        source = quote_literal(files)
+    else:
+        source = "[" + ", ".join(quote_literal(f) for f in files) + "]"
+    spec = ", ".join(
+        f"{quote_literal(name)}: {quote_literal(kind)}" for name, kind in columns.items()
+    )
+    return (
+        f"read_json({source}, format = 'newline_delimited', columns = {{{spec}}}, "
+        f"ignore_errors = true, maximum_object_size = {_MAX_OBJECT_BYTES}, filename = true)"
+    )
+
+
+@dataclass
+class FileReport:
+    """What one file held: rows read, and lines skipped because they were not records."""
+
+    path: str
+    records: int = 0
+    unreadable: int = 0
+    #: The file ends in a line cut short (its writer was stopped mid-write).
+    torn: bool = False
+    #: Why part of the file could not be read at all (a gzip stream cut short).
+    note: str = ""
+    details: list[InvalidLine] = field(default_factory=list)
+
+
+def _ends_torn(path: str) -> bool:
+    if path.endswith(".gz"):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def _salvage(path: str, directory: str, report: FileReport) -> str:
+    """Copy what ``path`` holds up to its damage into a plain file DuckDB can read."""
+    target = os.path.join(directory, f"salvaged-{len(os.listdir(directory))}.jsonl")
+    invalid: list[InvalidLine] = []
+    with open(target, "wb") as out:
+        for record in iter_file_records(path, on_invalid=invalid.append):
+            out.write(orjson.dumps(record) + b"\n")
+    report.details.extend(invalid)
+    report.unreadable += sum(1 for line in invalid if not line.excerpt.startswith("<"))
+    report.torn = any(line.torn for line in invalid)
+    report.note = next((line.excerpt for line in invalid if line.excerpt.startswith("<")), "")
+    return target
+
+
+@contextmanager
+def _salvage_directory() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="inferlog-salvage-") as directory:
+        yield directory
+
+
+def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:
+    """Read ``columns`` of every line of ``files`` into :data:`RECORDS_TABLE`, once.
+
+    Returns one :class:`FileReport` per file, in the order given. The core fields are
+    always read (they tell a record from an unreadable line), and so is the file name.
+    """
+    wanted = {**CORE_COLUMNS, **columns}
+    reports = {path: FileReport(path) for path in files}
+    duckdb = duckdb_module()
+    with _salvage_directory() as directory:
+        reading = {path: path for path in files}
+        while True:
+            sql = read_json_sql(list(reading.values()), wanted)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {RECORDS_TABLE} AS SELECT * FROM {sql}")
+                break
+            except duckdb.OutOfMemoryException as err:
+                raise InputError(
+                    f"DuckDB ran out of memory reading the logs ({err}); "
+                    "give it more with --memory-limit"
+                ) from err
+            except (duckdb.IOException, duckdb.InvalidInputException) as err:
+                broken = [p for p, r in reading.items() if r == p and p in str(err)]
+                if not broken:
+                    raise InputError(f"cannot read the logs: {err}") from err
+                for path in broken:
+                    reading[path] = _salvage(path, directory, reports[path])
+        originals = {read: path for path, read in reading.items()}
+        null_row = " AND ".join(f"{quote_identifier(c)} IS NULL" for c in CORE_COLUMNS)
+        counts = con.execute(
+            f"SELECT {FILENAME_COLUMN}, count(*), count(*) FILTER (WHERE {null_row}) "
+            f"FROM {RECORDS_TABLE} GROUP BY {FILENAME_COLUMN}"
+        ).fetchall()
+    for name, rows, unreadable in counts:
+        report = reports[originals.get(name, name)]
+        report.records += rows - unreadable
+        report.unreadable += unreadable
+    for report in reports.values():
+        report.torn = report.torn or _ends_torn(report.path)
+    return [reports[path] for path in files]

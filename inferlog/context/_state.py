@@ -1,0 +1,43 @@
+"""The storage of the request context: one immutable snapshot in one ``ContextVar``.
+
+Opening a request context, binding and unbinding never change a snapshot in place:
+they build a new one and set the variable, so a thread, task or outer context still
+holding the old snapshot keeps seeing exactly what it saw.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+from inferlog import schema
+from inferlog.context._trace import _Trace
+
+__all__ = [
+    "REQUEST_ID_FIELD",
+]
+
+#: Name of the bound field (and, by default, of the record attribute) for the request id.
+REQUEST_ID_FIELD: Final = schema.REQUEST_ID
+
+
+class _ContextState(NamedTuple):
+    """One immutable snapshot of the request context.
+
+    ``fields`` is a read-only view of a dict that nobody mutates after creation.
+    """
+
+    fields: Mapping[str, Any]
+    trace: _Trace | None
+
+
+_EMPTY_STATE: Final = _ContextState(MappingProxyType({}), None)
+_state_var: contextvars.ContextVar[_ContextState] = contextvars.ContextVar(
+    "inferlog_scope", default=_EMPTY_STATE
+)
+
+
+def _set_state(fields: Mapping[str, Any], trace: _Trace | None) -> contextvars.Token[_ContextState]:
+    return _state_var.set(_ContextState(MappingProxyType(dict(fields)), trace))

@@ -1,0 +1,203 @@
+"""Redaction of nested values: dicts, lists, tuples, sets and the objects inside them.
+
+Containers are rebuilt, never changed in place: the caller, or another sink's copy of
+the record, may still hold them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from inferlog import _diagnostics
+from inferlog._safe import safe_str
+
+#: What a field becomes when redacting it failed: never the original text.
+FAILED_TOKEN = "[REDACTED:ERROR]"
+#: Nesting depth of dicts/lists beyond which a value is masked rather than walked.
+MAX_DEPTH = 64
+#: Ints at least this large (in magnitude) are scanned as text: a 16-digit int can be a
+#: card number, a small one cannot hold anything to redact.
+BIG_INT = 10**8
+
+#: Types whose values cannot carry text worth redacting (ints are handled apart).
+ATOMIC_SAFE: tuple[type, ...] = (
+    float,
+    bool,
+    type(None),
+    datetime,
+    date,
+    time,
+    timedelta,
+    UUID,
+    Decimal,
+    Enum,
+)
+
+
+def report_failure(where: str, err: BaseException) -> None:
+    """Report once per place and exception type that redacting a part failed."""
+    # Only the exception type: its message could quote the text being redacted.
+    _diagnostics.report_once(
+        f"redaction-failure:{where}:{type(err).__name__}",
+        logging.WARNING,
+        "redaction of a %s failed (%s); the %s was replaced by %s",
+        where,
+        type(err).__name__,
+        where,
+        FAILED_TOKEN,
+    )
+
+
+class Walker:
+    """Redacts nested data with a text redactor and the secret-field rule.
+
+    Args:
+        redact_text: redacts one string, returning it and whether a ``drop``-mode
+            detector hit it.
+        is_secret_field: whether a value under this key may be replaced whole.
+        hides_value: whether this value under this key is replaced whole.
+        field_token: what a secret field's value becomes.
+        drop_secret_fields: remove secret fields instead of replacing their value.
+    """
+
+    def __init__(
+        self,
+        redact_text: Callable[[str], tuple[str, bool]],
+        is_secret_field: Callable[[str], bool],
+        hides_value: Callable[[str, Any], bool],
+        field_token: Callable[[object], str],
+        drop_secret_fields: bool,
+    ) -> None:
+        self._redact_text = redact_text
+        self._is_secret_field = is_secret_field
+        self._hides_value = hides_value
+        self._field_token = field_token
+        self._drop_secret_fields = drop_secret_fields
+
+    def secret_field(self, value: Any) -> tuple[Any, bool, bool]:
+        """What the value of a secret field becomes: ``(new, changed, dropped)``."""
+        if self._drop_secret_fields:
+            return None, True, True
+        if value is None or value == "":
+            return value, False, False
+        return self._field_token(value), True, False
+
+    def walk(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
+        """Return ``(new_value, changed, drop)``; containers are rebuilt if ``copy``."""
+        try:
+            kind = type(value)
+            if kind is str:
+                text, dropped = self._redact_text(value)
+                return text, text is not value, dropped
+            if isinstance(value, ATOMIC_SAFE):
+                return value, False, False
+            if isinstance(value, int):
+                if -BIG_INT < value < BIG_INT:
+                    return value, False, False
+                text, dropped = self._redact_text(str(value))
+                if text == str(value):
+                    return value, False, False
+                return text, True, dropped
+            if depth >= MAX_DEPTH:
+                return "[REDACTED:DEPTH]", True, False
+            if isinstance(value, Mapping):
+                return self._walk_mapping(value, depth, copy)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return self._walk_sequence(value, depth, copy)
+            if isinstance(value, (bytes, bytearray)):
+                decoded = bytes(value).decode("utf-8", "replace")
+                text, dropped = self._redact_text(decoded)
+                return (text, True, dropped) if text != decoded else (value, False, False)
+            shown = safe_str(value)
+            text, dropped = self._redact_text(shown)
+            return (text, True, dropped) if text != shown else (value, False, False)
+        except Exception as err:
+            report_failure("value", err)
+            return FAILED_TOKEN, True, False
+
+    def _walk_mapping(
+        self, value: Mapping[Any, Any], depth: int, copy: bool
+    ) -> tuple[Any, bool, bool]:
+        out: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            if isinstance(key, str) and self._hides_value(key, item):
+                new, item_changed, dropped = self.secret_field(item)
+            else:
+                new, item_changed, dropped = self.walk(item, depth + 1, copy)
+            if dropped:
+                changed = True
+                continue
+            out[key] = new
+            changed = changed or item_changed
+        if not changed and not copy:
+            return value, False, False
+        if type(value) is not dict:
+            try:
+                rebuilt: Any = type(value)
+                return rebuilt(out), changed, False
+            except Exception:
+                pass
+        return out, changed, False
+
+    def _walk_sequence(self, value: Any, depth: int, copy: bool) -> tuple[Any, bool, bool]:
+        items: list[Any] = []
+        changed = False
+        for item in value:
+            new, item_changed, dropped = self.walk(item, depth + 1, copy)
+            if dropped:
+                changed = True
+                continue
+            items.append(new)
+            changed = changed or item_changed
+        if not changed and not copy:
+            return value, False, False
+        if isinstance(value, list):
+            return items, changed, False
+        if isinstance(value, tuple):
+            if hasattr(value, "_fields"):  # a namedtuple: keep its type if it still fits
+                try:
+                    return type(value)(*items), changed, False
+                except Exception:
+                    return tuple(items), changed, False
+            return tuple(items), changed, False
+        try:
+            return type(value)(items), changed, False
+        except TypeError:  # unhashable redacted items
+            return items, changed, False
+
+    def collect(self, value: Any, texts: list[str], depth: int = 0) -> bool:
+        """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.
+
+        A full walk is needed regardless of the text when a key names a secret, or
+        when the value is too deep to inspect here.
+        """
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+            return False
+        if value is None or kind is float or kind is bool:
+            return False
+        if kind is int:
+            if -BIG_INT < value < BIG_INT:
+                return False
+            texts.append(str(value))
+            return False
+        if depth >= MAX_DEPTH:
+            return True
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is str and self._is_secret_field(key):
+                    return True
+                if self.collect(item, texts, depth + 1):
+                    return True
+            return False
+        if kind is list or kind is tuple:
+            return any(self.collect(item, texts, depth + 1) for item in value)
+        return True
