@@ -218,7 +218,7 @@ class CloudLoggingHandler(SenderSink):
 
     def prepare(self, record: logging.LogRecord) -> Entry:
         """Turn ``record`` into one entry (its ``LogEntry`` and its spool dict)."""
-        mapped, data, _formatter = self._mapper.map_record(record, self.formatter, json_safe=True)
+        mapped, data, _formatter = self._mapper.map_record(record, self.formatter)
         return self._entry(mapped, record.levelno, record.created, data)
 
     def spool_dict(self, entry: Entry) -> dict[str, Any]:
