@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,3 +76,21 @@ def test_insert_ids_are_unique_and_a_forked_child_draws_another_prefix() -> None
     os.close(read)
     os.waitpid(pid, 0)
     assert child_id.split("-")[0] != first[0].split("-")[0]
+
+
+def test_insert_ids_are_unique_across_threads() -> None:
+    ids = InsertIds()
+    found: list[list[str]] = [[] for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def take(slot: list[str]) -> None:
+        start.wait(10)
+        slot.extend(ids.next() for _ in range(2_000))
+
+    threads = [threading.Thread(target=take, args=(slot,)) for slot in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    every = [item for slot in found for item in slot]
+    assert len(every) == len(set(every)) == 16_000

@@ -103,15 +103,15 @@ class InsertIds:
     """
 
     def __init__(self) -> None:
-        self._pid = -1
-        self._prefix = ""
-        self._counter: Iterator[int] = itertools.count()
+        # (pid, prefix, counter), replaced as one: threads racing after a fork each
+        # make a state of their own, with different prefixes, never a shared one.
+        self._state: tuple[int, str, Iterator[int]] = (-1, "", itertools.count())
 
     def next(self) -> str:
         """Return a new id (thread-safe: ``next`` on a count is atomic in CPython)."""
+        state = self._state
         pid = os.getpid()
-        if pid != self._pid:
-            self._prefix = secrets.token_hex(6)
-            self._counter = itertools.count()
-            self._pid = pid
-        return f"{self._prefix}-{next(self._counter):x}"
+        if state[0] != pid:
+            state = (pid, secrets.token_hex(6), itertools.count())
+            self._state = state
+        return f"{state[1]}-{next(state[2]):x}"
