@@ -627,3 +627,23 @@ def test_any_record_becomes_an_entry_the_rest_client_can_send(
     assert body["severity"] in LOG_SEVERITIES
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in body.get("labels", {}).items())
     assert body["jsonPayload"]["message"] == "m x"
+
+
+def test_without_any_project_sending_stops_with_a_clear_error(
+    fake: FakeCloudLogging,
+    make_handler: Any,
+    tmp_path: Path,
+    diagnostics: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GCP_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    client = fake.rest_client(PROJECT)
+    client.project = None  # a client that knows no project either
+    handler = make_handler(client=client, project=None)
+    _logger(handler).info("nowhere to go", extra={"trace_id": TRACE})
+    assert handler.force_flush(10)
+    assert fake.requests == 0
+    (spooled,) = _spooled(tmp_path)
+    assert spooled["trace_id"] == TRACE  # no project: the trace stayed a field
+    assert any("no project" in message for message in diagnostics.messages)

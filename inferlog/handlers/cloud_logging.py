@@ -77,6 +77,10 @@ class _Payload:
         self.refusal: str | None = None
 
 
+class _NoProject(ValueError):
+    """Neither the options, the environment nor the client name a project."""
+
+
 class _EntriesToRetry(Exception):
     """A partial failure left entries that failed with a retryable code."""
 
@@ -255,7 +259,7 @@ class CloudLoggingHandler(SenderSink):
         if self._log_path is None:
             project = self._mapper.project or getattr(client, "project", None)
             if not project:
-                raise ValueError("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
+                raise _NoProject("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
             self._log_path = f"projects/{project}/logs/{urllib.parse.quote(self.log_name, '')}"
             if self._resource is None:
                 self._resource = default_resource(os.environ, project)
@@ -305,6 +309,6 @@ class CloudLoggingHandler(SenderSink):
         """Retry transient failures; split on INVALID_ARGUMENT; stop on PERMISSION_DENIED."""
         if isinstance(exc, _EntriesToRetry):
             return Verdict.RETRY
-        if isinstance(exc, ValueError) and "no project" in str(exc):
+        if isinstance(exc, _NoProject):  # like missing credentials: a human must act
             return Verdict.CREDENTIALS
         return _VERDICTS[decide(exc)]
