@@ -141,18 +141,44 @@ def test_records_arrive_as_structured_log_entries_over_rest(
 
 
 def test_records_arrive_over_grpc(grpc_fake: FakeCloudLogging, make_handler: Any) -> None:
-    handler = make_handler(client=grpc_fake.grpc_client(PROJECT))
-    _logger(handler).error("over grpc", extra={"trace_id": TRACE, "count": 3})
+    handler = make_handler(client_factory=grpc_fake.gapic_client)
+    _logger(handler).error(
+        "over grpc", extra={"trace_id": TRACE, "count": 3, "method": "GET", "status_code": 200}
+    )
     assert handler.force_flush(10)
     assert grpc_fake.wait_for(1)
     (entry,) = grpc_fake.entries
+    assert entry["logName"] == f"projects/{PROJECT}/logs/inferlog"
+    assert entry["resource"] == RESOURCE
     assert entry["severity"] == "ERROR"
     assert entry["trace"] == f"projects/{PROJECT}/traces/{TRACE}"
     assert entry["jsonPayload"]["message"] == "over grpc"
     assert entry["jsonPayload"]["count"] == 3  # a Struct number: 3.0 on this path
+    assert entry["httpRequest"] == {"requestMethod": "GET", "status": 200}
+    assert int(entry["sourceLocation"]["line"]) > 0
 
 
-def test_grpc_unavailable_is_retried(grpc_fake: FakeCloudLogging, make_handler: Any) -> None:
+def test_grpc_faults_are_retried_by_the_sink_alone_and_arrive_once(
+    grpc_fake: FakeCloudLogging, make_handler: Any
+) -> None:
+    grpc_fake.schedule(
+        [Fault("UNAVAILABLE"), Fault("DEADLINE_EXCEEDED", (1,)), Fault("RESOURCE_EXHAUSTED")]
+    )
+    handler = make_handler(
+        client_factory=grpc_fake.gapic_client, max_batch_count=3, batch_interval=5
+    )
+    logger = _logger(handler)
+    for index in range(3):
+        logger.info("m%d", index)
+    assert handler.force_flush(10)
+    assert sorted(p["message"] for p in grpc_fake.payloads()) == ["m0", "m1", "m2"]
+    assert grpc_fake.requests == 4
+    assert handler.health()["sent"] == 3
+
+
+def test_through_the_stock_client_over_grpc_copies_share_an_insert_id(
+    grpc_fake: FakeCloudLogging, make_handler: Any
+) -> None:
     grpc_fake.schedule([Fault("RESOURCE_EXHAUSTED"), Fault("UNAVAILABLE", (0,))])
     handler = make_handler(client=grpc_fake.grpc_client(PROJECT))
     logger = _logger(handler)
@@ -528,6 +554,7 @@ def test_works_from_dict_config(fake: FakeCloudLogging, tmp_path: Path) -> None:
         ({"client_factory": "not callable"}, "client_factory"),
         ({"client": object()}, "client"),
         ({"transport": "http"}, "transport"),
+        ({"request_timeout": 0}, "request_timeout"),
         ({"source_location": 1}, "source_location"),
         ({"max_batch_count": 5_000}, "max_batch_count"),
     ],
