@@ -109,14 +109,13 @@ def test_the_supported_platforms_are_posix_in_the_classifiers_and_the_docs() -> 
 
 
 def test_only_the_fork_module_calls_register_at_fork_in_these_modules() -> None:
-    # handlers/ and _lifecycle.py are being moved to inferlog.pipeline; they join later.
     package = ROOT / "inferlog"
     callers = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if "os.register_at_fork(" in path.read_text("utf-8")
     )
-    assert [] == [p for p in callers if p not in ("_fork.py", "_lifecycle.py", "handlers/file.py")]
+    assert ["_fork.py"] == callers
 
 
 @pytest.mark.parametrize(
