@@ -23,12 +23,13 @@ in the JSON form, with the request-level log name, resource and labels applied.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import http.server
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures
 from typing import Any
 
@@ -319,3 +320,17 @@ class FakeCloudLogging:
         if self._grpc is not None:
             self._grpc.stop(grace=None).wait(5)
             self._grpc = None
+
+
+@contextlib.contextmanager
+def serving(*, rest: bool = True, with_grpc: bool = False) -> Iterator[FakeCloudLogging]:
+    """A fake serving REST (and gRPC with ``with_grpc``) for the block; stopped after."""
+    fake = FakeCloudLogging()
+    if rest:
+        fake.start_rest()
+    if with_grpc:
+        fake.start_grpc()
+    try:
+        yield fake
+    finally:
+        fake.stop()

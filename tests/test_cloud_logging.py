@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from inferlog.handlers._gcp_entries import LOG_SEVERITIES, MAX_ENTRY_BYTES
 from inferlog.handlers.cloud_logging import CloudLoggingHandler
 from inferlog.pipeline.retry import RetryPolicy
-from tests._fake_cloud_logging import FakeCloudLogging, Fault
+from tests._fake_cloud_logging import FakeCloudLogging, Fault, serving
 from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -35,19 +35,15 @@ RESOURCE = {"type": "generic_task", "labels": {"job": "tests"}}
 @pytest.fixture
 def fake() -> Iterator[FakeCloudLogging]:
     """A fake Cloud Logging serving REST on 127.0.0.1."""
-    server = FakeCloudLogging()
-    server.start_rest()
-    yield server
-    server.stop()
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture
 def grpc_fake() -> Iterator[FakeCloudLogging]:
     """A fake Cloud Logging serving gRPC on 127.0.0.1."""
-    server = FakeCloudLogging()
-    server.start_grpc()
-    yield server
-    server.stop()
+    with serving(rest=False, with_grpc=True) as server:
+        yield server
 
 
 def _fast_policy() -> RetryPolicy:

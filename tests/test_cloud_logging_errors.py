@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from inferlog.handlers._gcp_errors import decide, partial_errors
-from tests._fake_cloud_logging import FakeCloudLogging, Fault
+from tests._fake_cloud_logging import FakeCloudLogging, Fault, serving
 
 ENTRIES = [{"jsonPayload": {"n": 0}}, {"jsonPayload": {"n": 1}}, {"jsonPayload": {"n": 2}}]
 
@@ -16,11 +16,8 @@ ENTRIES = [{"jsonPayload": {"n": 0}}, {"jsonPayload": {"n": 1}}, {"jsonPayload":
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeCloudLogging]:
     """One fake serving both REST and gRPC for the module."""
-    server = FakeCloudLogging()
-    server.start_rest()
-    server.start_grpc()
-    yield server
-    server.stop()
+    with serving(with_grpc=True) as server:
+        yield server
 
 
 def _failure(fake: FakeCloudLogging, transport: str, fault: Fault) -> BaseException:

@@ -8,7 +8,7 @@ import pytest
 
 from inferlog.handlers._gcp_errors import decide
 from inferlog.handlers._gcp_writers import writer_for
-from tests._fake_cloud_logging import FakeCloudLogging, Fault
+from tests._fake_cloud_logging import FakeCloudLogging, Fault, serving
 
 LOG = "projects/fake-project/logs/w"
 RESOURCE = {"type": "global", "labels": {"project_id": "fake-project"}}
@@ -21,11 +21,8 @@ ENTRIES = [
 @pytest.fixture
 def fake() -> Iterator[FakeCloudLogging]:
     """A fake serving REST and gRPC."""
-    server = FakeCloudLogging()
-    server.start_rest()
-    server.start_grpc()
-    yield server
-    server.stop()
+    with serving(with_grpc=True) as server:
+        yield server
 
 
 @pytest.mark.parametrize("kind", ["rest client", "grpc client", "generated client"])
