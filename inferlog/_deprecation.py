@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-__all__ = ["renamed"]
+__all__ = ["renamed_names"]
 
 
-def renamed(module: str, name: str, renames: Mapping[str, tuple[str, object]]) -> object:
-    """Return the value ``module.name`` was renamed to, with a ``DeprecationWarning``.
+def renamed_names(
+    module: str, renames: Mapping[str, tuple[str, object]]
+) -> Callable[[str], object]:
+    """Return a module ``__getattr__`` that serves old names with a ``DeprecationWarning``.
 
-    For a module's ``__getattr__``: ``renames`` maps each old name to ``(new name,
-    value)``. An unknown ``name`` raises ``AttributeError`` as a module would.
+    ``renames`` maps each old name of ``module`` to ``(new name, value)``; any other
+    name raises ``AttributeError`` as a module would.
     """
-    if name not in renames:
-        raise AttributeError(f"module {module!r} has no attribute {name!r}")
-    new_name, value = renames[name]
-    warnings.warn(
-        f"{module}.{name} is deprecated; use {module}.{new_name}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return value
+    table = dict(renames)
+
+    def __getattr__(name: str) -> object:
+        if name not in table:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        new_name, value = table[name]
+        warnings.warn(
+            f"{module}.{name} is deprecated; use {module}.{new_name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+
+    return __getattr__

@@ -6,10 +6,11 @@ The real google-cloud-logging client talks to it with ``AnonymousCredentials``:
   which POSTs ``/v2/entries:write``;
 * gRPC: a ``grpc.server`` with a generic handler for
   ``google.logging.v2.LoggingServiceV2/WriteLogEntries`` that deserialises with
-  ``WriteLogEntriesRequest.deserialize``. The stock client only opens TLS channels,
-  so :meth:`FakeCloudLogging.grpc_client` builds the client's real gRPC API object
-  over an insecure channel to the fake; everything above the channel is the
-  library's own code.
+  ``WriteLogEntriesRequest.deserialize``. :meth:`FakeCloudLogging.gapic_client` is
+  the package's generated ``LoggingServiceV2Client`` on an insecure channel (public
+  API). ``google.cloud.logging.Client`` only opens TLS channels, so
+  :meth:`FakeCloudLogging.grpc_client` builds that client's gRPC API object over an
+  insecure channel; everything above the channel is the library's own code.
 
 Faults are injected on a schedule (:meth:`FakeCloudLogging.schedule`, one per
 request, or :meth:`FakeCloudLogging.fail_every`). Like the real service, a request
@@ -22,12 +23,13 @@ in the JSON form, with the request-level log name, resource and labels applied.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import http.server
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures
 from typing import Any
 
@@ -294,6 +296,16 @@ class FakeCloudLogging:
         )
         return client
 
+    def gapic_client(self) -> Any:
+        """The package's generated ``LoggingServiceV2Client`` on an insecure channel here."""
+        from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+        from google.cloud.logging_v2.services.logging_service_v2.transports import (
+            LoggingServiceV2GrpcTransport,
+        )
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
+        return LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel))
+
     # ------------------------------------------------------------ stop
 
     def stop(self) -> None:
@@ -308,3 +320,17 @@ class FakeCloudLogging:
         if self._grpc is not None:
             self._grpc.stop(grace=None).wait(5)
             self._grpc = None
+
+
+@contextlib.contextmanager
+def serving(*, rest: bool = True, with_grpc: bool = False) -> Iterator[FakeCloudLogging]:
+    """A fake serving REST (and gRPC with ``with_grpc``) for the block; stopped after."""
+    fake = FakeCloudLogging()
+    if rest:
+        fake.start_rest()
+    if with_grpc:
+        fake.start_grpc()
+    try:
+        yield fake
+    finally:
+        fake.stop()

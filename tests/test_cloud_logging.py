@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from inferlog.handlers._gcp_entries import MAX_ENTRY_BYTES
+from inferlog.handlers._gcp_entries import LOG_SEVERITIES, MAX_ENTRY_BYTES
 from inferlog.handlers.cloud_logging import CloudLoggingHandler
 from inferlog.pipeline.retry import RetryPolicy
-from tests._fake_cloud_logging import FakeCloudLogging, Fault
+from tests._fake_cloud_logging import FakeCloudLogging, Fault, serving
 from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -33,19 +35,15 @@ RESOURCE = {"type": "generic_task", "labels": {"job": "tests"}}
 @pytest.fixture
 def fake() -> Iterator[FakeCloudLogging]:
     """A fake Cloud Logging serving REST on 127.0.0.1."""
-    server = FakeCloudLogging()
-    server.start_rest()
-    yield server
-    server.stop()
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture
 def grpc_fake() -> Iterator[FakeCloudLogging]:
     """A fake Cloud Logging serving gRPC on 127.0.0.1."""
-    server = FakeCloudLogging()
-    server.start_grpc()
-    yield server
-    server.stop()
+    with serving(rest=False, with_grpc=True) as server:
+        yield server
 
 
 def _fast_policy() -> RetryPolicy:
@@ -139,18 +137,44 @@ def test_records_arrive_as_structured_log_entries_over_rest(
 
 
 def test_records_arrive_over_grpc(grpc_fake: FakeCloudLogging, make_handler: Any) -> None:
-    handler = make_handler(client=grpc_fake.grpc_client(PROJECT))
-    _logger(handler).error("over grpc", extra={"trace_id": TRACE, "count": 3})
+    handler = make_handler(client_factory=grpc_fake.gapic_client)
+    _logger(handler).error(
+        "over grpc", extra={"trace_id": TRACE, "count": 3, "method": "GET", "status_code": 200}
+    )
     assert handler.force_flush(10)
     assert grpc_fake.wait_for(1)
     (entry,) = grpc_fake.entries
+    assert entry["logName"] == f"projects/{PROJECT}/logs/inferlog"
+    assert entry["resource"] == RESOURCE
     assert entry["severity"] == "ERROR"
     assert entry["trace"] == f"projects/{PROJECT}/traces/{TRACE}"
     assert entry["jsonPayload"]["message"] == "over grpc"
     assert entry["jsonPayload"]["count"] == 3  # a Struct number: 3.0 on this path
+    assert entry["httpRequest"] == {"requestMethod": "GET", "status": 200}
+    assert int(entry["sourceLocation"]["line"]) > 0
 
 
-def test_grpc_unavailable_is_retried(grpc_fake: FakeCloudLogging, make_handler: Any) -> None:
+def test_grpc_faults_are_retried_by_the_sink_alone_and_arrive_once(
+    grpc_fake: FakeCloudLogging, make_handler: Any
+) -> None:
+    grpc_fake.schedule(
+        [Fault("UNAVAILABLE"), Fault("DEADLINE_EXCEEDED", (1,)), Fault("RESOURCE_EXHAUSTED")]
+    )
+    handler = make_handler(
+        client_factory=grpc_fake.gapic_client, max_batch_count=3, batch_interval=5
+    )
+    logger = _logger(handler)
+    for index in range(3):
+        logger.info("m%d", index)
+    assert handler.force_flush(10)
+    assert sorted(p["message"] for p in grpc_fake.payloads()) == ["m0", "m1", "m2"]
+    assert grpc_fake.requests == 4
+    assert handler.health()["sent"] == 3
+
+
+def test_through_the_stock_client_over_grpc_copies_share_an_insert_id(
+    grpc_fake: FakeCloudLogging, make_handler: Any
+) -> None:
     grpc_fake.schedule([Fault("RESOURCE_EXHAUSTED"), Fault("UNAVAILABLE", (0,))])
     handler = make_handler(client=grpc_fake.grpc_client(PROJECT))
     logger = _logger(handler)
@@ -526,6 +550,7 @@ def test_works_from_dict_config(fake: FakeCloudLogging, tmp_path: Path) -> None:
         ({"client_factory": "not callable"}, "client_factory"),
         ({"client": object()}, "client"),
         ({"transport": "http"}, "transport"),
+        ({"request_timeout": 0}, "request_timeout"),
         ({"source_location": 1}, "source_location"),
         ({"max_batch_count": 5_000}, "max_batch_count"),
     ],
@@ -566,3 +591,82 @@ class TestCloudLoggingContract(BatchSinkContract):
     def harness(self, fake: FakeCloudLogging, make_handler: Any) -> SinkHarness:
         handler = make_handler(fake)
         return SinkHarness(handler, lambda: [str(p["message"]) for p in fake.payloads()])
+
+
+# ------------------------------------------------------------------ arbitrary input
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=40)
+    | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+_PREPARERS: list[CloudLoggingHandler] = []
+
+
+def _preparer() -> CloudLoggingHandler:
+    """One handler for every example: ``prepare`` sends nothing and starts no thread."""
+    if not _PREPARERS:
+        _PREPARERS.append(
+            CloudLoggingHandler(project=PROJECT, resource=RESOURCE, health_interval=0)
+        )
+    return _PREPARERS[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    extras=st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(lambda k: k not in _RESERVED and k[0] != "_"),
+        _VALUES,
+        max_size=6,
+    ),
+    labels=st.dictionaries(st.text(max_size=8), _VALUES, max_size=5),
+    level=st.integers(min_value=1, max_value=70),
+)
+def test_any_record_becomes_an_entry_the_rest_client_can_send(
+    extras: dict[str, Any], labels: dict[str, Any], level: int
+) -> None:
+    handler = _preparer()
+    record = logging.LogRecord("any", level, __file__, 1, "m %s", ("x",), None)
+    record.__dict__.update(extras)
+    record.__dict__["labels"] = labels
+    before = copy.deepcopy((extras, labels))
+    entry = handler.prepare(record)
+    body = entry.payload.entry
+    encoded = json.dumps(body)  # what the REST client does with it
+    assert len(encoded) > 0
+    assert entry.size <= MAX_ENTRY_BYTES
+    assert (extras, labels) == before
+    assert body["severity"] in LOG_SEVERITIES
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in body.get("labels", {}).items())
+    assert body["jsonPayload"]["message"] == "m x"
+
+
+def test_without_any_project_sending_stops_with_a_clear_error(
+    fake: FakeCloudLogging,
+    make_handler: Any,
+    tmp_path: Path,
+    diagnostics: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GCP_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    client = fake.rest_client(PROJECT)
+    client.project = None  # a client that knows no project either
+    handler = make_handler(client=client, project=None)
+    _logger(handler).info("nowhere to go", extra={"trace_id": TRACE})
+    assert handler.force_flush(10)
+    assert fake.requests == 0
+    (spooled,) = _spooled(tmp_path)
+    assert spooled["trace_id"] == TRACE  # no project: the trace stayed a field
+    assert any("no project" in message for message in diagnostics.messages)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from typing import Any
 
 import orjson
@@ -14,10 +13,7 @@ from hypothesis import strategies as st
 
 from inferlog import JsonFormatter
 from inferlog.handlers._gcp_entries import (
-    MAX_LABEL_VALUE_BYTES,
-    MAX_LABELS,
     FieldNames,
-    InsertIds,
     entry_size,
     fit_entry,
     http_request,
@@ -25,8 +21,8 @@ from inferlog.handlers._gcp_entries import (
     log_entry,
     severity_for_level,
     split_record,
-    string_labels,
 )
+from inferlog.handlers._gcp_labels import string_labels
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -61,26 +57,6 @@ def test_a_record_becomes_a_log_entry_with_its_own_fields_moved_out_of_the_paylo
     }
     # Integers stay JSON integers on the REST path.
     assert b'"tokens":12,' in orjson.dumps(entry)
-
-
-def test_record_labels_win_over_handler_labels_and_become_strings() -> None:
-    labels, left_out = string_labels(
-        {"service": "s", "n": "handler"}, {"n": 3, "ok": True, "none": None, 5: 1.5}
-    )
-    assert labels == {"service": "s", "n": "3", "ok": "true", "none": "null", "5": "1.5"}
-    assert left_out == 0
-
-
-def test_labels_beyond_the_limit_are_left_out_and_counted() -> None:
-    labels, left_out = string_labels({f"k{i}": "v" for i in range(MAX_LABELS + 6)})
-    assert len(labels) == MAX_LABELS
-    assert left_out == 6
-
-
-def test_long_label_values_are_cut_with_a_marker() -> None:
-    labels, _ = string_labels({"big": "x" * (MAX_LABEL_VALUE_BYTES + 100)})
-    assert len(labels["big"].encode()) <= MAX_LABEL_VALUE_BYTES
-    assert "truncated" in labels["big"]
 
 
 def test_an_access_record_gives_an_http_request() -> None:
@@ -168,20 +144,3 @@ def test_severity_of_standard_levels_is_their_namesake() -> None:
         "ERROR",
         "CRITICAL",
     ]
-
-
-def test_insert_ids_are_unique_and_a_forked_child_draws_another_prefix() -> None:
-    ids = InsertIds()
-    first = [ids.next() for _ in range(1000)]
-    assert len(set(first)) == 1000
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.close(read)
-        os.write(write, ids.next().encode())
-        os._exit(0)
-    os.close(write)
-    child_id = os.read(read, 100).decode()
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert child_id.split("-")[0] != first[0].split("-")[0]

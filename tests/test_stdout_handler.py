@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import inferlog
 from inferlog.handlers._gcp_entries import AGENT_FIELDS, LOG_SEVERITIES
-from inferlog.handlers.stdout import StructuredStdoutHandler, detect_google_runtime
+from inferlog.handlers.stdout import StructuredStdoutHandler
 from tests.contract_batch_sink import BatchSinkContract, SinkHarness
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -345,25 +345,6 @@ def test_any_extras_give_one_valid_line_with_only_agent_special_fields(
     line = json.loads(lines[0])
     assert {key for key in line if key.startswith(PREFIX)} <= AGENT_FIELDS
     assert line["message"] == "m"
-
-
-@pytest.mark.parametrize(
-    ("environ", "runtime"),
-    [
-        ({"K_SERVICE": "s", "K_REVISION": "s-1", "K_CONFIGURATION": "s"}, "cloud_run"),
-        ({"K_SERVICE": "f", "K_REVISION": "f-1", "FUNCTION_TARGET": "main"}, "cloud_functions"),
-        ({"FUNCTION_NAME": "f", "FUNCTION_REGION": "eu"}, "cloud_functions"),
-        ({"CLOUD_RUN_JOB": "j", "CLOUD_RUN_EXECUTION": "j-1"}, "cloud_run_job"),
-        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "gke"),
-        ({"K_SERVICE": "s"}, None),
-        ({"HOME": "/root"}, None),
-        ({}, None),
-    ],
-)
-def test_detect_google_runtime_reads_the_documented_variables(
-    environ: dict[str, str], runtime: str | None
-) -> None:
-    assert detect_google_runtime(environ) == runtime
 
 
 class TestStructuredStdoutContract(BatchSinkContract):

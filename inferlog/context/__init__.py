@@ -19,7 +19,7 @@ This package is public; its main names are also re-exported from ``inferlog``.
 
 from __future__ import annotations
 
-from inferlog._deprecation import renamed
+from inferlog._deprecation import renamed_names
 from inferlog.context._state import REQUEST_ID_FIELD
 from inferlog.context.filter import ContextFilter
 from inferlog.context.ids import new_request_id, uuid7
@@ -46,9 +46,5 @@ __all__ = [
 ]
 
 
-#: Old names of this module: old name -> (new name, value).
-_RENAMED: dict[str, tuple[str, object]] = {"RequestScope": ("RequestContext", RequestContext)}
-
-
-def __getattr__(name: str) -> object:
-    return renamed(__name__, name, _RENAMED)
+# Old names of this module, still served with a DeprecationWarning.
+__getattr__ = renamed_names(__name__, {"RequestScope": ("RequestContext", RequestContext)})

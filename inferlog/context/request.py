@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 from inferlog import schema
-from inferlog._deprecation import renamed
+from inferlog._deprecation import renamed_names
 from inferlog.context._state import REQUEST_ID_FIELD, _ContextState, _set_state, _state_var
 from inferlog.context._trace import _new_span_id, _parse_traceparent, _Trace
 from inferlog.context.ids import new_request_id
@@ -200,9 +200,5 @@ def current_context() -> dict[str, Any]:
     return snapshot
 
 
-#: Old names of this module: old name -> (new name, value).
-_RENAMED: dict[str, tuple[str, object]] = {"RequestScope": ("RequestContext", RequestContext)}
-
-
-def __getattr__(name: str) -> object:
-    return renamed(__name__, name, _RENAMED)
+# Old names of this module, still served with a DeprecationWarning.
+__getattr__ = renamed_names(__name__, {"RequestScope": ("RequestContext", RequestContext)})

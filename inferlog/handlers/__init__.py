@@ -7,9 +7,9 @@ there and name the extra to install when it is missing. They are exported lazily
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from inferlog._lazy import lazy_exports
 from inferlog.handlers.file import DEFAULT_LOG_PATH, RotatingJsonFileHandler, log_files
 
 if TYPE_CHECKING:
@@ -27,17 +27,13 @@ __all__ = [
     "log_files",
 ]
 
-# Optional-dependency sinks load on first use (PEP 562): name -> module.
-_LAZY: dict[str, str] = {
-    "CloudLoggingHandler": "inferlog.handlers.cloud_logging",
-    "CloudWatchHandler": "inferlog.handlers.cloudwatch",
-    "StructuredStdoutHandler": "inferlog.handlers.stdout",
-    "detect_google_runtime": "inferlog.handlers.stdout",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+# Optional-dependency sinks load on first use (PEP 562).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CloudLoggingHandler": "inferlog.handlers.cloud_logging",
+        "CloudWatchHandler": "inferlog.handlers.cloudwatch",
+        "StructuredStdoutHandler": "inferlog.handlers.stdout",
+        "detect_google_runtime": "inferlog.handlers.stdout",
+    },
+)

@@ -18,28 +18,22 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import os
 import re
-import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
 from inferlog import schema
-from inferlog._safe import MORE_KEYS_KEY, clean_text, fit_str, safe_key, safe_str, to_json_safe
+from inferlog._safe import MORE_KEYS_KEY, safe_str, to_json_safe
 
 __all__ = [
     "AGENT_FIELDS",
     "LABELS_FIELD",
     "LOG_SEVERITIES",
     "MAX_ENTRY_BYTES",
-    "MAX_LABELS",
-    "MAX_LABEL_KEY_BYTES",
-    "MAX_LABEL_VALUE_BYTES",
     "FieldNames",
-    "InsertIds",
     "RecordParts",
     "agent_line",
     "entry_size",
@@ -50,7 +44,6 @@ __all__ = [
     "severity_for_level",
     "source_location",
     "split_record",
-    "string_labels",
     "trace_name",
 ]
 
@@ -75,11 +68,6 @@ _SEVERITY_PER_LEVEL_ABOVE: Final = 10
 #: Cloud Logging's limit for one entry is 256 KiB as the service counts it (on its
 #: own encoding); entries are cut to this many bytes of JSON, which leaves a margin.
 MAX_ENTRY_BYTES: Final = 250_000
-#: Labels per entry that Cloud Logging accepts.
-MAX_LABELS: Final = 64
-#: Longer label keys and values are truncated by the service; we cut them ourselves.
-MAX_LABEL_KEY_BYTES: Final = 512
-MAX_LABEL_VALUE_BYTES: Final = 64 * 1024
 #: A record field holding a dict of per-record labels (``extra={"labels": {...}}``).
 LABELS_FIELD: Final = "labels"
 
@@ -259,67 +247,6 @@ def http_request(data: Mapping[str, Any], names: FieldNames = _DEFAULT_NAMES) ->
     return request
 
 
-def _label_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, (bool, int, float)):
-        return orjson.dumps(value).decode()  # true, 3, 0.5, null: what a JSON reader expects
-    return safe_str(value)
-
-
-def _fit_label(text: str, limit: int) -> str:
-    if len(text) <= limit and text.isascii():  # the common case: short ASCII
-        return text
-    text = clean_text(text)
-    if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
-        return text
-    # fit_str counts JSON bytes (quotes and escapes included): never more than UTF-8.
-    return fit_str(text, limit)[0]
-
-
-def string_labels(*sources: Mapping[Any, Any] | None) -> tuple[dict[str, str], int]:
-    """Merge label mappings (later ones win) into ``str -> str`` within the limits.
-
-    Short ASCII labels are merged as they are; non-str keys and values become text
-    (numbers and booleans as JSON writes them), keys and values are cut to the
-    service's sizes, and labels beyond :data:`MAX_LABELS` are left out. Returns the
-    labels and how many were left out.
-    """
-    merged: dict[str, str] = {}
-    present = [source for source in sources if source]
-    count = 0
-    for source in present:
-        count += len(source)
-        if count > MAX_LABELS or not _plain_labels(source):
-            break
-    else:
-        for source in present:  # the common case: nothing to convert or cut
-            merged.update(source)
-        return merged, 0
-    for source in present:
-        for key, value in source.items():
-            name = _fit_label(key if isinstance(key, str) else safe_key(key), MAX_LABEL_KEY_BYTES)
-            merged.pop(name, None)  # re-insert: a later source's label counts as newest
-            merged[name] = _fit_label(_label_text(value), MAX_LABEL_VALUE_BYTES)
-    if len(merged) <= MAX_LABELS:
-        return merged, 0
-    return dict(itertools.islice(merged.items(), MAX_LABELS)), len(merged) - MAX_LABELS
-
-
-def _plain_labels(labels: Mapping[Any, Any]) -> bool:
-    for key, value in labels.items():
-        if not (
-            type(key) is str
-            and type(value) is str
-            and len(key) <= 128
-            and len(value) <= 1024
-            and key.isascii()
-            and value.isascii()
-        ):
-            return False
-    return True
-
-
 @dataclass
 class RecordParts:
     """A record dict split into the payload and the values that get fields of their own."""
@@ -370,6 +297,43 @@ def split_record(
     )
 
 
+class _Keys(NamedTuple):
+    """Where the fields of their own go: a LogEntry's names, or the agent's."""
+
+    trace: str
+    span_id: str
+    labels: str
+    http_request: str
+    source_location: str
+
+
+_ENTRY_KEYS: Final = _Keys("trace", "spanId", "labels", "httpRequest", "sourceLocation")
+_AGENT_KEYS: Final = _Keys(
+    AGENT_TRACE, AGENT_SPAN_ID, AGENT_LABELS, AGENT_HTTP_REQUEST, AGENT_SOURCE_LOCATION
+)
+
+
+def _own_fields(
+    out: dict[str, Any],
+    keys: _Keys,
+    parts: RecordParts,
+    project: str | None,
+    labels: dict[str, str],
+    location: dict[str, str] | None,
+) -> None:
+    """Add trace, span, labels, HTTP request and source location to ``out``, under ``keys``."""
+    if parts.trace_id is not None and project:
+        out[keys.trace] = trace_name(project, parts.trace_id)
+        if parts.span_id is not None:
+            out[keys.span_id] = parts.span_id
+    if labels:
+        out[keys.labels] = labels
+    if parts.http_request:
+        out[keys.http_request] = parts.http_request
+    if location:
+        out[keys.source_location] = location
+
+
 def log_entry(
     parts: RecordParts,
     *,
@@ -390,16 +354,7 @@ def log_entry(
     }
     if parts.timestamp is not None:
         entry["timestamp"] = parts.timestamp
-    if parts.trace_id is not None and project:
-        entry["trace"] = trace_name(project, parts.trace_id)
-        if parts.span_id is not None:
-            entry["spanId"] = parts.span_id
-    if labels:
-        entry["labels"] = labels
-    if parts.http_request:
-        entry["httpRequest"] = parts.http_request
-    if location:
-        entry["sourceLocation"] = location
+    _own_fields(entry, _ENTRY_KEYS, parts, project, labels, location)
     return entry
 
 
@@ -425,16 +380,7 @@ def agent_line(
         if key in _AGENT_RESERVED and key != AGENT_MESSAGE:
             key = f"{schema.COLLISION_PREFIX}{key}"
         line[key] = value
-    if parts.trace_id is not None and project:
-        line[AGENT_TRACE] = trace_name(project, parts.trace_id)
-        if parts.span_id is not None:
-            line[AGENT_SPAN_ID] = parts.span_id
-    if labels:
-        line[AGENT_LABELS] = labels
-    if parts.http_request:
-        line[AGENT_HTTP_REQUEST] = parts.http_request
-    if location:
-        line[AGENT_SOURCE_LOCATION] = location
+    _own_fields(line, _AGENT_KEYS, parts, project, labels, location)
     line[AGENT_INSERT_ID] = insert_id
     return line
 
@@ -468,26 +414,3 @@ def fit_entry(
         cut = {MORE_KEYS_KEY: safe_str(cut)}
     fitted = {**rest, "jsonPayload": cut}
     return fitted, entry_size(fitted)
-
-
-class InsertIds:
-    """Client-side ``insertId`` values: unique per record, fixed once assigned.
-
-    An id is assigned when a record is prepared and travels with the entry through
-    every retry and the spool, so the service drops a copy it already has. Ids are a
-    random per-process prefix and a counter; a forked child draws a new prefix.
-    """
-
-    def __init__(self) -> None:
-        self._pid = -1
-        self._prefix = ""
-        self._counter: Iterator[int] = itertools.count()
-
-    def next(self) -> str:
-        """Return a new id (thread-safe: ``next`` on a count is atomic in CPython)."""
-        pid = os.getpid()
-        if pid != self._pid:
-            self._prefix = secrets.token_hex(6)
-            self._counter = itertools.count()
-            self._pid = pid
-        return f"{self._prefix}-{next(self._counter):x}"

@@ -53,6 +53,8 @@ def decide(exc: BaseException) -> Decision:
         return "credentials"
     if name == "TransportError":  # google.auth could not reach the token endpoint
         return "retry"
+    if name == "ParseError":  # protobuf refused an entry's JSON: find it by halving
+        return "split"
     code = getattr(exc, "code", None)
     if isinstance(code, int) and not isinstance(code, bool) and code >= 100:
         if code in RETRYABLE_HTTP_STATUSES:

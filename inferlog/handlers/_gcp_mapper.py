@@ -16,20 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from inferlog._diagnostics import report_once
 from inferlog.formatting import JsonFormatter, format_timestamp
 from inferlog.handlers._gcp_entries import (
     AGENT_INSERT_ID,
     AGENT_SOURCE_LOCATION,
     FieldNames,
-    InsertIds,
     RecordParts,
     source_location,
     split_record,
-    string_labels,
 )
+from inferlog.handlers._gcp_labels import InsertIds, string_labels
 from inferlog.handlers._gcp_options import check_labels, check_project, project_from_environ
 
 __all__ = ["Mapped", "RecordMapper"]
@@ -76,26 +73,16 @@ class RecordMapper:
         return formatter, self._names
 
     def map_record(
-        self,
-        record: logging.LogRecord,
-        configured: logging.Formatter | None,
-        *,
-        json_safe: bool,
+        self, record: logging.LogRecord, configured: logging.Formatter | None
     ) -> tuple[Mapped, dict[str, Any], JsonFormatter]:
         """Map ``record``; return the mapping, the record dict and the formatter used.
 
-        With ``json_safe`` the record dict is what the formatter writes, parsed back
-        (plain JSON types, the record cap applied); otherwise it is the formatter's
-        ``record_dict`` when it has one, whose values the formatter serialises later.
-        A formatter that is not a JSON formatter supplies the ``message`` text.
+        The record dict is the formatter's :meth:`~inferlog.JsonFormatter.record_dict`
+        (plain JSON types, the caps applied). A formatter that is not a JSON
+        formatter supplies the ``message`` text.
         """
         formatter, names = self.formatter(configured)
-        build = None if json_safe else getattr(formatter, "record_dict", None)
-        if build is not None:
-            data = dict(build(record))
-        else:
-            loaded = orjson.loads(formatter.format(record))
-            data = loaded if isinstance(loaded, dict) else {names.message: loaded}
+        data = formatter.record_dict(record)
         if configured is not None and configured is not formatter:
             data[names.message] = configured.format(record)
         parts = split_record(data, names, move_trace=self.project is not None)

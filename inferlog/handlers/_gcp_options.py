@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from inferlog.handlers._gcp_entries import (
+from inferlog.handlers._gcp_labels import (
     MAX_LABEL_KEY_BYTES,
     MAX_LABEL_VALUE_BYTES,
     MAX_LABELS,

@@ -9,7 +9,6 @@ what cannot be delivered. See ``docs/gcp.md``.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import re
@@ -17,12 +16,15 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from inferlog._validation import check_seconds
 from inferlog.handlers._gcp_entries import MAX_ENTRY_BYTES, fit_entry, log_entry
 from inferlog.handlers._gcp_errors import RETRYABLE_ENTRY_CODES, decide, partial_errors
 from inferlog.handlers._gcp_mapper import Mapped, RecordMapper
 from inferlog.handlers._gcp_options import default_resource
+from inferlog.handlers._gcp_writers import Write, writer_for
 from inferlog.pipeline.retry import Verdict
 from inferlog.pipeline.sender import Entry, SenderSink
+from inferlog.reader import timestamp_seconds
 
 try:
     import google.cloud.logging_v2 as _google_logging
@@ -33,6 +35,7 @@ except ImportError as _missing:  # pragma: no cover - the extra is installed in 
 
 __all__ = [
     "DEFAULT_LOG_NAME",
+    "DEFAULT_REQUEST_TIMEOUT",
     "DEFAULT_TRANSPORT",
     "MAX_REQUEST_BYTES",
     "MAX_REQUEST_COUNT",
@@ -45,6 +48,9 @@ DEFAULT_LOG_NAME: Final = "inferlog"
 #: REST keeps integers as JSON integers on the wire and needs no gRPC channel, which
 #: does not survive ``fork()``; ``"grpc"`` is accepted too.
 DEFAULT_TRANSPORT: Final = "rest"
+#: Longest one gRPC ``WriteLogEntries`` call may take, in seconds (the REST client
+#: applies its own 60 s).
+DEFAULT_REQUEST_TIMEOUT: Final = 30.0
 #: Accepted values of ``transport``.
 TRANSPORTS: Final = ("rest", "grpc")
 #: Entries per ``entries.write`` request.
@@ -75,6 +81,10 @@ class _Payload:
         self.settled = False
         #: Why the service refused it for good, when it did.
         self.refusal: str | None = None
+
+
+class _NoProject(ValueError):
+    """Neither the options, the environment nor the client name a project."""
 
 
 class _EntriesToRetry(Exception):
@@ -130,11 +140,16 @@ class CloudLoggingHandler(SenderSink):
             ``{"type": ..., "labels": {...}}``. Default: worked out from Cloud Run /
             Cloud Functions environment variables, else ``global``; the metadata
             server is never asked.
-        client: A ready ``google.cloud.logging.Client`` (kept after a fork).
-        client_factory: A callable returning a client, called on the sender thread
-            and again in a forked child. Default: ``Client(project=project)`` with
-            the application default credentials.
-        transport: ``"rest"`` (default) or ``"grpc"`` for the default client.
+        client: A ready ``google.cloud.logging.Client``, or the package's generated
+            ``LoggingServiceV2Client`` (kept after a fork).
+        client_factory: A callable returning either kind of client, called on the
+            sender thread and again in a forked child. Default: the application
+            default credentials and ``transport``.
+        transport: For the default client: ``"rest"`` (default, a
+            ``google.cloud.logging.Client`` over HTTP) or ``"grpc"`` (a
+            ``LoggingServiceV2Client``, called without its own retries).
+        request_timeout: Longest one gRPC call through a ``LoggingServiceV2Client``
+            may take, in seconds.
         source_location: Whether entries carry the file, line and function.
         **options: Every option of :class:`~inferlog.pipeline.sender.SenderSink`
             (``level``, ``buffer_size``, ``overflow``, ``batch_interval``,
@@ -158,6 +173,7 @@ class CloudLoggingHandler(SenderSink):
         client: Any = None,
         client_factory: Callable[[], Any] | None = None,
         transport: str = DEFAULT_TRANSPORT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         source_location: bool = True,
         **options: Any,
     ) -> None:
@@ -179,13 +195,17 @@ class CloudLoggingHandler(SenderSink):
             raise ValueError(f"client_factory must be callable, got {client_factory!r}")
         if client is not None and client_factory is not None:
             raise ValueError("give either client or client_factory, not both")
-        if client is not None and not hasattr(client, "logging_api"):
+        if client is not None and not (
+            hasattr(client, "logging_api") or hasattr(client, "write_log_entries")
+        ):
             raise ValueError(
-                f"client must be a google.cloud.logging.Client, got {type(client).__name__}"
+                "client must be a google.cloud.logging.Client or a LoggingServiceV2Client, "
+                f"got {type(client).__name__}"
             )
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         self.transport = transport
+        self.request_timeout = check_seconds("request_timeout", request_timeout, positive=True)
         self._given_client = client
         self._client_factory = client_factory
         #: Entries larger than this (JSON bytes) are cut in their payload.
@@ -218,7 +238,7 @@ class CloudLoggingHandler(SenderSink):
 
     def prepare(self, record: logging.LogRecord) -> Entry:
         """Turn ``record`` into one entry (its ``LogEntry`` and its spool dict)."""
-        mapped, data, _formatter = self._mapper.map_record(record, self.formatter, json_safe=True)
+        mapped, data, _formatter = self._mapper.map_record(record, self.formatter)
         return self._entry(mapped, record.levelno, record.created, data)
 
     def spool_dict(self, entry: Entry) -> dict[str, Any]:
@@ -231,7 +251,7 @@ class CloudLoggingHandler(SenderSink):
         """Rebuild an entry from a spooled record dict, with its original insert id."""
         mapped, data = self._mapper.map_spooled(item, self.formatter)
         levelno = mapped.parts.levelno
-        created = _parse_seconds(mapped.parts.timestamp)
+        created = timestamp_seconds(mapped.parts.timestamp)
         if created is None:
             return None
         return self._entry(mapped, levelno, created, data)
@@ -241,25 +261,33 @@ class CloudLoggingHandler(SenderSink):
     def reset_client(self) -> None:
         """Forget the client (after fork the factory makes a new one in the child)."""
         self._client: Any = self._given_client
+        self._write: Write | None = None
         self._log_path: str | None = None
 
-    def _logging_api(self) -> tuple[Any, str]:
-        client = self._client
-        if client is None:
-            if self._client_factory is not None:
-                client = self._client_factory()
-            else:
-                make: Callable[..., Any] = _google_logging.Client
-                client = make(project=self._mapper.project, _use_grpc=self.transport == "grpc")
-            self._client = client
-        if self._log_path is None:
-            project = self._mapper.project or getattr(client, "project", None)
+    def _make_client(self) -> Any:
+        if self._client_factory is not None:
+            return self._client_factory()
+        if self.transport == "grpc":
+            from google.cloud.logging_v2.services.logging_service_v2 import (
+                LoggingServiceV2Client,
+            )
+
+            return LoggingServiceV2Client()
+        make: Callable[..., Any] = _google_logging.Client
+        return make(project=self._mapper.project, _use_grpc=False)
+
+    def _writer(self) -> tuple[Write, str]:
+        if self._write is None or self._log_path is None:
+            if self._client is None:
+                self._client = self._make_client()
+            project = self._mapper.project or getattr(self._client, "project", None)
             if not project:
-                raise ValueError("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
+                raise _NoProject("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
             self._log_path = f"projects/{project}/logs/{urllib.parse.quote(self.log_name, '')}"
             if self._resource is None:
                 self._resource = default_resource(os.environ, project)
-        return client.logging_api, self._log_path
+            self._write = writer_for(self._client, self.request_timeout)
+        return self._write, self._log_path
 
     def send_request(self, entries: list[Entry]) -> list[tuple[Entry, str]]:
         """Write ``entries`` in one ``entries.write``; return those refused for good.
@@ -268,14 +296,9 @@ class CloudLoggingHandler(SenderSink):
         """
         pending = [entry for entry in entries if not entry.payload.settled]
         if pending:
-            api, log_path = self._logging_api()
+            write, log_path = self._writer()
             try:
-                api.write_entries(
-                    [entry.payload.entry for entry in pending],
-                    logger_name=log_path,
-                    resource=self._resource,
-                    partial_success=True,
-                )
+                write([entry.payload.entry for entry in pending], log_path, self._resource or {})
             except Exception as exc:
                 failed = partial_errors(exc)
                 if failed is None:
@@ -305,18 +328,6 @@ class CloudLoggingHandler(SenderSink):
         """Retry transient failures; split on INVALID_ARGUMENT; stop on PERMISSION_DENIED."""
         if isinstance(exc, _EntriesToRetry):
             return Verdict.RETRY
-        if isinstance(exc, ValueError) and "no project" in str(exc):
+        if isinstance(exc, _NoProject):  # like missing credentials: a human must act
             return Verdict.CREDENTIALS
         return _VERDICTS[decide(exc)]
-
-
-def _parse_seconds(timestamp: str | None) -> float | None:
-    if timestamp is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()

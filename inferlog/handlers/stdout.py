@@ -91,7 +91,7 @@ class StructuredStdoutHandler(BatchSink):
 
     def prepare(self, record: logging.LogRecord) -> str:
         """Return the JSON line (without newline) for ``record``."""
-        mapped, _data, formatter = self._mapper.map_record(record, self.formatter, json_safe=False)
+        mapped, _data, formatter = self._mapper.map_record(record, self.formatter)
         line = agent_line(
             mapped.parts,
             project=self._mapper.project,

@@ -20,7 +20,7 @@ Neither class imports a web framework.
 
 from __future__ import annotations
 
-from inferlog._deprecation import renamed
+from inferlog._deprecation import renamed_names
 from inferlog.middleware._access import DEFAULT_ACCESS_LOGGER_NAME, report_exception
 
 # Importable from here as before; the ASGI type aliases live in .asgi.
@@ -38,9 +38,5 @@ __all__ = [
     "report_exception",
 ]
 
-#: Old names of this module: old name -> (new name, value).
-_RENAMED: dict[str, tuple[str, object]] = {"Scope": ("ASGIScope", ASGIScope)}
-
-
-def __getattr__(name: str) -> object:
-    return renamed(__name__, name, _RENAMED)
+# Old names of this module, still served with a DeprecationWarning.
+__getattr__ = renamed_names(__name__, {"Scope": ("ASGIScope", ASGIScope)})
