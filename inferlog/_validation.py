@@ -38,25 +38,6 @@ def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
     raise ValueError(f"{name} must be a finite number of seconds {bound}, got {value!r}")
 
 
-def check_number(
-    name: str, value: object, *, minimum: float, integer: bool = False, above: bool = False
-) -> float:
-    """Return ``value`` if it is a number ``>= minimum`` (``> minimum`` with ``above``).
-
-    ``integer`` requires an int. Raises ``TypeError`` for a non-number (booleans
-    included) and ``ValueError`` for one out of range or NaN, naming the option.
-    """
-    kind: tuple[type, ...] = (int,) if integer else (int, float)
-    bound = f"> {minimum}" if above else f">= {minimum}"
-    noun = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {noun} {bound}, got {value!r}")
-    number = float(value)  # type: ignore[arg-type]
-    if not (number > minimum if above else number >= minimum):  # also refuses NaN
-        raise ValueError(f"{name} must be {noun} {bound}, got {value!r}")
-    return number
-
-
 def check_count(name: str, value: object, *, minimum: int = 1) -> int:
     """Return ``value`` as an int ``>= minimum``; ``ValueError`` naming the option otherwise."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:

@@ -9,14 +9,13 @@ or an octal string (``"0640"``, ``"0o640"``), as they appear in configuration fi
 from __future__ import annotations
 
 import errno
-import logging
-import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from inferlog._validation import check_level
+from inferlog._validation import check_count, check_level, check_seconds
 from inferlog.handlers._rotation import WHEN_VALUES
 
 #: Size at which the active file is rotated (100 MiB); 0 turns size rotation off.
@@ -74,6 +73,7 @@ _UNITS: Final[dict[str, int]] = {
     "gb": 1024**3,
     "gib": 1024**3,
 }
+_T = TypeVar("_T")
 _SIZE: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
 
 
@@ -109,24 +109,9 @@ def parse_mode(name: str, value: object) -> int:
     return mode
 
 
-def _seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number) and number > 0:
-            return number
-    none = "None or " if allow_none else ""
-    raise ValueError(f"{name} must be {none}a finite number of seconds > 0, got {value!r}")
-
-
-def _count(name: str, value: object, minimum: int, *, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-        return value
-    none = "None or " if allow_none else ""
-    raise ValueError(f"{name} must be {none}a whole number >= {minimum}, got {value!r}")
+def _optional(check: Callable[..., _T], name: str, value: object, **bounds: Any) -> _T | None:
+    """``None`` for ``None`` (the option is off), else ``check(name, value, **bounds)``."""
+    return None if value is None else check(name, value, **bounds)
 
 
 def _choice(name: str, value: object, accepted: frozenset[str]) -> str:
@@ -168,8 +153,7 @@ def check_file_options(**options: Any) -> FileOptions:
     when = options["when"]
     if when is not None and (not isinstance(when, str) or when.upper() not in WHEN_VALUES):
         raise ValueError(f"when must be None or one of {sorted(WHEN_VALUES)}, got {when!r}")
-    compress_level = _count("compress_level", options["compress_level"], 1)
-    assert compress_level is not None
+    compress_level = check_count("compress_level", options["compress_level"])
     if compress_level > 9:
         raise ValueError(f"compress_level must be between 1 and 9, got {compress_level}")
     batch_max_bytes = parse_size("batch_max_bytes", options["batch_max_bytes"], minimum=1)
@@ -186,18 +170,20 @@ def check_file_options(**options: Any) -> FileOptions:
         filename=path,
         max_bytes=parse_size("max_bytes", options["max_bytes"]),
         when=when.upper() if isinstance(when, str) else None,
-        interval=_count("interval", options["interval"], 1) or 1,
-        backup_count=_count("backup_count", options["backup_count"], 0, allow_none=True),
-        max_age_seconds=_seconds("max_age_seconds", options["max_age_seconds"], allow_none=True),
+        interval=check_count("interval", options["interval"]),
+        backup_count=_optional(check_count, "backup_count", options["backup_count"], minimum=0),
+        max_age_seconds=_optional(
+            check_seconds, "max_age_seconds", options["max_age_seconds"], positive=True
+        ),
         compress_level=compress_level,
         file_mode=parse_mode("file_mode", options["file_mode"]),
         flush_mode=_choice("flush_mode", options["flush_mode"], FLUSH_MODES),
         batch_max_bytes=batch_max_bytes,
         flush_level=check_level("flush_level", options["flush_level"]),
         fsync=_choice("fsync", options["fsync"], FSYNC_POLICIES),
-        fsync_interval=_seconds("fsync_interval", options["fsync_interval"]) or 1.0,
+        fsync_interval=check_seconds("fsync_interval", options["fsync_interval"], positive=True),
         max_pending_bytes=max_pending_bytes,
-        retry_interval=_seconds("retry_interval", options["retry_interval"]) or 1.0,
+        retry_interval=check_seconds("retry_interval", options["retry_interval"], positive=True),
         level=check_level("level", options["level"]),
     )
 
@@ -221,5 +207,3 @@ __all__ = [
     "parse_mode",
     "parse_size",
 ]
-
-_ = logging  # the level names above are logging's

@@ -98,11 +98,6 @@ class SinkTargets:
                     return True
         return _handler_by_name(name) is not None
 
-    @property
-    def empty(self) -> bool:
-        """True when no sink was given."""
-        return not self._specs
-
     def resolve(self, owner: logging.Handler) -> list[logging.Handler]:
         """Return the sink handlers of ``owner``; report names not (yet) configured."""
         if not self._unresolved:
