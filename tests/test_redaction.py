@@ -813,3 +813,38 @@ def test_filter_redacts_a_card_number_logged_as_an_int() -> None:
     RedactionFilter().filter(record)
     assert "[REDACTED:CARD]" == vars(record)["card"]
     assert (512, True) == (vars(record)["tokens"], vars(record)["ok"])
+
+
+_pii_leaf = st.one_of(
+    _safe_text,
+    cards(),
+    emails,
+    st.sampled_from([p[1] for p in POSITIVES]),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.sampled_from([4111111111111111, 5500000000000004, None, 1.5, True]),
+)
+_nested = st.recursive(
+    _pii_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(
+            st.sampled_from(["prompt", "text", "n", "meta", "items"]), inner, max_size=4
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@_PROPERTY_SETTINGS
+@given(_nested, _nested)
+def test_filter_on_nested_extras_equals_redact_value_of_each(first: Any, second: Any) -> None:
+    # The filter scans the record's strings once and rescans only the strings of a
+    # nested value that the scan found something in, from that point: the result must
+    # be what walking the whole value gives.
+    record = logging.LogRecord("t", logging.INFO, "f.py", 1, "m", None, None)
+    record.__dict__.update(request_payload=first, response_payload=second, seed=10**12)
+    RedactionFilter(redactor=DEFAULT).filter(record)
+    for name, value in (("request_payload", first), ("response_payload", second)):
+        expected = DEFAULT.redact_value(value)
+        assert record.__dict__[name] == expected

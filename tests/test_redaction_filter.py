@@ -35,9 +35,15 @@ class CountingRedactor(Redactor):
         self.scans += 1
         return super().first_matches(texts)
 
-    def redact_field(self, name: object, value: Any, start: int = 0) -> tuple[Any, bool, bool]:
+    def redact_field(
+        self,
+        name: object,
+        value: Any,
+        start: int = 0,
+        starts: Sequence[int | None] | None = None,
+    ) -> tuple[Any, bool, bool]:
         self.scans += 1
-        return super().redact_field(name, value, start)
+        return super().redact_field(name, value, start, starts)
 
 
 def _record(msg: str, args: Any = None, **extra: Any) -> logging.LogRecord:

@@ -248,14 +248,23 @@ class Engine:
             # holds that whole match with the same context (no earlier word byte for a
             # leading \b to see), so the Set names it; named alone, it is the winner,
             # and a detector without groups replaces exactly the gate's span: its own
-            # pattern need not run again.
+            # pattern need not run again. One with groups runs its own pattern here
+            # only (the same match), for the group to replace.
             index = hits[0]
             runner = self.compiled[index]
-            if not runner.group_count:
-                accepted = self._accept(data, runner.detector, m_start, m_end, m_start, tokens)
+            start, end = m_start, m_end
+            if runner.group_count:
+                spans = self._own[index].find(data, m_start, anchored=True)
+                if spans is not None:
+                    for g_start, g_end in spans[1:]:
+                        if g_start >= 0:
+                            start, end = g_start, g_end
+                            break
+            if end > start:
+                accepted = self._accept(data, runner.detector, start, end, m_start, tokens)
                 if accepted >= 0:
-                    resume = m_end if accepted == m_end else accepted
-                    return (runner, m_start, accepted, resume), runner.detector.retry_inside
+                    resume = m_end if accepted == end else accepted
+                    return (runner, start, accepted, resume), runner.detector.retry_inside
         # The window is a pre-selection (and RE2::Set answers nothing when its DFA runs
         # out of memory): if no detector it names matches here, the others get a go.
         order: list[int] = sorted(hits) if hits else []

@@ -7,7 +7,7 @@ the record, may still hold them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -74,8 +74,10 @@ class Walker:
         hides_value: Callable[[str, Any], bool],
         field_token: Callable[[object], str],
         drop_secret_fields: bool,
+        redact_from: Callable[[str, int], tuple[str, bool]] | None = None,
     ) -> None:
         self._redact_text = redact_text
+        self._redact_from = redact_from or (lambda text, _start: redact_text(text))
         self._is_secret_field = is_secret_field
         self._hides_value = hides_value
         self._field_token = field_token
@@ -191,6 +193,58 @@ class Walker:
             return type(value)(items), changed, False
         except TypeError:  # unhashable redacted items
             return items, changed, False
+
+    def walk_found(self, value: Any, starts: Sequence[int | None]) -> tuple[Any, bool, bool]:
+        """Redact a value whose strings :meth:`collect` listed (and found no reason for
+        a full walk), knowing where each may first match: ``(new_value, changed, drop)``.
+
+        ``starts[i]`` is the byte offset before which the i-th string holds no match,
+        or None when it holds none: such strings are not scanned again. Containers are
+        rebuilt only where something changed, as :meth:`walk` does without ``copy``.
+        """
+        return self._found(value, iter(starts))
+
+    def _found(self, value: Any, starts: Iterator[int | None]) -> tuple[Any, bool, bool]:
+        # Mirrors collect(): the same types, visited in the same order.
+        kind = type(value)
+        if kind is str:
+            start = next(starts)
+            if start is None:
+                return value, False, False
+            text, dropped = self._redact_from(value, start)
+            return text, text is not value, dropped
+        if kind is int and not -BIG_INT < value < BIG_INT:
+            start = next(starts)
+            shown = str(value)
+            if start is None:
+                return value, False, False
+            text, dropped = self._redact_from(shown, start)
+            return (value, False, False) if text == shown else (text, True, dropped)
+        if kind is dict:
+            out: dict[Any, Any] = {}
+            changed = False
+            for key, item in value.items():
+                new, item_changed, dropped = self._found(item, starts)
+                if dropped:
+                    changed = True
+                    continue
+                out[key] = new
+                changed = changed or item_changed
+            return (out, True, False) if changed else (value, False, False)
+        if kind is list or kind is tuple:
+            items: list[Any] = []
+            changed = False
+            for item in value:
+                new, item_changed, dropped = self._found(item, starts)
+                if dropped:
+                    changed = True
+                    continue
+                items.append(new)
+                changed = changed or item_changed
+            if not changed:
+                return value, False, False
+            return (items if kind is list else tuple(items)), True, False
+        return value, False, False  # None, float, bool, small ints: nothing to scan
 
     def collect(self, value: Any, texts: list[str], depth: int = 0) -> bool:
         """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.

@@ -282,6 +282,8 @@ class RedactionFilter(logging.Filter):
         # Owner -> index in texts of the owners that are one plain string: those are
         # redacted from where the record's scan found their first match.
         text_of: dict[int, int] = {}
+        # Owner -> the slice of texts of an owner that is a container or a big int.
+        spans: dict[int, tuple[int, int]] = {}
         if type(message) is str:
             text_of[_MESSAGE] = 0
         full_walk = redactor.collect_texts(message, texts)
@@ -322,6 +324,7 @@ class RedactionFilter(logging.Filter):
                 before = len(texts)
                 full_walk = redactor.collect_texts(value, texts)
                 owners.extend([number] * (len(texts) - before))
+                spans[number] = (before, len(texts))
         for number, attr in enumerate(_TEXT_ATTRS):
             extra_text = record.__dict__.get(attr)
             if isinstance(extra_text, str):
@@ -355,7 +358,16 @@ class RedactionFilter(logging.Filter):
                 ):
                     new, changed, dropped = self._redact_exception(value), True, False
                 else:
-                    new, changed, dropped = redactor.redact_field(key, value, start_of(number))
+                    span = spans.get(number) if touched is not None else None
+                    starts = None
+                    if span is not None:
+                        # Only the strings the record's scan found anything in are
+                        # scanned again, each from its first match.
+                        get = found.get
+                        starts = [get(index) for index in range(*span)]
+                    new, changed, dropped = redactor.redact_field(
+                        key, value, start_of(number), starts
+                    )
             except Exception as err:
                 self._failed("field", err)
                 new, changed, dropped = FAILED_TOKEN, True, False

@@ -236,6 +236,7 @@ class Redactor:
             self.hides_value,
             self._secret_field_token_factory(),
             self._secret_field_mode == "drop",
+            self.redact_from,
         )
 
     def __repr__(self) -> str:
@@ -410,19 +411,30 @@ class Redactor:
         result, _changed, _dropped = self._walker.walk(value, 0, True)
         return result
 
-    def redact_field(self, name: object, value: Any, start: int = 0) -> tuple[Any, bool, bool]:
+    def redact_field(
+        self,
+        name: object,
+        value: Any,
+        start: int = 0,
+        starts: Sequence[int | None] | None = None,
+    ) -> tuple[Any, bool, bool]:
         """Redact the value of one named field: ``(new_value, changed, dropped)``.
 
         A secret field name replaces (or, in ``drop`` mode, drops) the value whole;
         a str is redacted from byte ``start`` (see :meth:`first_matches`); other values
         are walked, and returned as they are, not copied, when nothing in them changed.
-        ``dropped`` says the field should be removed. Never raises.
+        ``starts``, for a value whose strings :meth:`collect_texts` listed without
+        asking for a full walk, gives each string's ``start`` (None: it holds no
+        match and is not scanned). ``dropped`` says the field should be removed.
+        Never raises.
         """
         if isinstance(name, str) and self.hides_value(name, value):
             return self._walker.secret_field(value)
         if type(value) is str:
             new, dropped = self.redact_from(value, start)
             return new, new is not value, dropped
+        if starts is not None:
+            return self._walker.walk_found(value, starts)
         return self._walker.walk(value, 0, False)
 
     def collect_texts(self, value: Any, texts: list[str]) -> bool:
