@@ -109,20 +109,27 @@ class Matcher:
 class CompiledDetector:
     """A detector ready to run: its RE2 program, its mode and its replacement function."""
 
-    __slots__ = ("detector", "group_count", "mode", "regex", "replace")
+    __slots__ = ("detector", "group_count", "mode", "regex", "replace", "start_pattern")
 
     def __init__(self, detector: Detector, mode: str, replace: Callable[[bytes], bytes]):
         self.detector = detector
         self.mode = mode
         self.replace = replace
-        try:
-            self.regex = re2.compile(detector.pattern, re2_options())
-        except re2.error as err:
-            raise ValueError(
-                f"detector {detector.name!r}: pattern is not valid RE2 syntax "
-                f"(no look-arounds or back-references): {err}"
-            ) from None
+        for option, pattern in (("pattern", detector.pattern), ("start", detector.start)):
+            if pattern is None:
+                continue
+            try:
+                regex = re2.compile(pattern, re2_options())
+            except re2.error as err:
+                raise ValueError(
+                    f"detector {detector.name!r}: {option} is not valid RE2 syntax "
+                    f"(no look-arounds or back-references): {err}"
+                ) from None
+            if option == "pattern":
+                self.regex = regex
         self.group_count = int(self.regex.groups)
+        #: What the one-pass scan searches for: ``Detector.start``, else the pattern.
+        self.start_pattern = detector.start if detector.start is not None else detector.pattern
 
 
 Found = tuple[CompiledDetector, int, int, int]
@@ -141,13 +148,13 @@ class Engine:
         gate_options.never_capture = True
         #: The alternation of every detector's pattern.
         self.gate = Matcher(
-            re2.compile("|".join(f"(?:{c.detector.pattern})" for c in compiled), gate_options)
+            re2.compile("|".join(f"(?:{c.start_pattern})" for c in compiled), gate_options)
         )
         # Which detectors match at a given position: one anchored RE2::Set call on a
         # short window, instead of trying each detector's own pattern in turn.
         starts = re2.Set.MatchSet(gate_options)
         for runner in compiled:
-            starts.Add(runner.detector.pattern)
+            starts.Add(runner.start_pattern)
         starts.Compile()
         self._starts: Any = starts
         # The binding's raw Set.Match skips a wrapper call per hit.
@@ -158,7 +165,10 @@ class Engine:
         # Whether every pattern sees a window of the text, or the record's texts
         # joined by newlines, as it sees the text itself: true unless a pattern has
         # an assertion other than \b.
-        self._set_exact = not any(has_edge_assertion(c.detector.pattern) for c in compiled)
+        self._set_exact = not any(
+            has_edge_assertion(c.detector.pattern) or has_edge_assertion(c.start_pattern)
+            for c in compiled
+        )
         self._own = tuple(Matcher(runner.regex) for runner in compiled)
 
     def redact_bytes(self, data: bytes, start: int = 0) -> tuple[bytes, bool]:
@@ -253,9 +263,13 @@ class Engine:
             index = hits[0]
             runner = self.compiled[index]
             start, end = m_start, m_end
-            if runner.group_count:
+            if runner.group_count or runner.detector.start is not None:
                 spans = self._own[index].find(data, m_start, anchored=True)
-                if spans is not None:
+                if spans is None:
+                    start = end  # its start pattern matched, the pattern did not
+                else:
+                    start, end = spans[0]
+                    m_end = end
                     for g_start, g_end in spans[1:]:
                         if g_start >= 0:
                             start, end = g_start, g_end

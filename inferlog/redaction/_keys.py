@@ -304,9 +304,12 @@ def _escapable(fragment: str) -> str:
     )
 
 
-def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
+def secret_assignment_pattern(extra_words: tuple[str, ...] = (), start: bool = False) -> str:
     """The RE2 pattern of ``key=value`` / ``"key": "value"`` where the key names a secret,
     of ``Authorization: <scheme> <credential>``, and of passwords stated in prose.
+
+    With ``start``, the detector's start pattern: the same, except that a Cookie
+    header ends at its colon (its value runs to the end of the line).
     """
     anywhere = "|".join(_word_regex(w) for w in SECRET_KEY_WORDS_ANYWHERE)
     at_end = "|".join([*(_word_regex(w) for w in SECRET_KEY_WORDS_AT_END), *extra_words])
@@ -342,7 +345,9 @@ def secret_assignment_pattern(extra_words: tuple[str, ...] = ()) -> str:
         r"([^\s\"'«»“”„<>\\]{0,64}(?:[0-9!#$%&*+=?@^_~]|[a-z][A-Z])[^\s\"'«»“”„<>\\]{0,64}))"
     )
     # A Cookie header holds several name=value pairs: take the rest of the line.
-    cookie = r"\b(?i:set-cookie|cookie)[ \t]*:[ \t]*([^\r\n\"]+)"
+    cookie = r"\b(?i:set-cookie|cookie)[ \t]*:"
+    if not start:
+        cookie += r"[ \t]*([^\r\n\"]+)"
     # A command-line option: mysql --password hunter2 (-p is too short to tell).
     option = (
         r"[ \t]--?(?i:password|passwd|pass|pwd|secret|token|api-key|apikey)[ \t]+"

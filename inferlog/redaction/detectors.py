@@ -113,6 +113,12 @@ class Detector:
         shrink: after a rejected candidate, also try it cut back at each inner space
             or dash, so that trailing words glued on by the pattern do not hide it.
         description: one line for the documentation.
+        start: optional RE2 pattern that matches wherever ``pattern`` can begin a match
+            (usually a prefix of it: ``-----BEGIN ... PRIVATE KEY-----``). The one-pass
+            scan then searches for ``start`` and runs ``pattern`` anchored where it is
+            found. Give it when ``pattern`` can run on over prose (a header value to
+            the end of the line, a key body): finding where such a match begins would
+            otherwise read back over the text before every match of any detector.
     """
 
     name: str
@@ -125,6 +131,7 @@ class Detector:
     shrink: bool = False
     label: str | None = None
     description: str = ""
+    start: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.fullmatch(self.name):
@@ -159,6 +166,8 @@ _SSN_KEY = (
     r"ssn|social[ _.-]?security(?:[ _.-]?(?:number|num|no|nr))?|taxpayer[ _.-]?id\w{0,16}"
     r"|tax[ _.-]?id(?:[ _.-]?(?:number|num|no))?|itin|tin"
 )
+# The first line of a PEM or PGP private key: where a key block begins.
+_PRIVATE_KEY_BEGIN = r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 
@@ -185,13 +194,14 @@ def builtin_detectors(
     return (
         Detector(
             "private_key",
-            r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+            rf"{_PRIVATE_KEY_BEGIN}"
             # Base64 lines, line breaks as they are or JSON-escaped (\n, \\n), and the
             # header lines of PGP and legacy encrypted PEM (Version:, Proc-Type:).
             r"(?:[A-Z][A-Za-z-]{1,30}:[ \t][^\r\n\\\"]{0,128}|[A-Za-z0-9+/= \r\n\t\\])*"
             r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
             description="PEM private-key blocks (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, "
             "PGP), also JSON-escaped and truncated ones",
+            start=_PRIVATE_KEY_BEGIN,
         ),
         Detector(
             "url_password",
@@ -305,6 +315,7 @@ def builtin_detectors(
             validator=make_secret_assignment_validator(is_safe_key, classify),
             retry_inside=True,
             description="values assigned to keys that name a secret, in text",
+            start=secret_assignment_pattern(extra_secret_words, start=True),
         ),
         Detector(
             "email",
