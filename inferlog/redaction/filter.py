@@ -77,9 +77,8 @@ _NO_PLAN: Any = object()
 # Value types a record on the fast path may hold: strings and leaves without text
 # (ints too when they are small, checked apart).
 _FLAT_TYPES: frozenset[type] = frozenset({str, float, bool, type(None)})
-_FLAT_OR_INT_TYPES: frozenset[type] = _FLAT_TYPES | {int}
-_IS_STR: Callable[[object], bool] = str.__instancecheck__
-_IS_INT: Callable[[object], bool] = int.__instancecheck__
+# Containers whose strings the planned path collects (the walk takes the others).
+_CONTAINER_TYPES: frozenset[type] = frozenset({dict, list, tuple})
 
 
 _SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
@@ -181,11 +180,12 @@ class RedactionFilter(logging.Filter):
         return _RecordPlan(tuple(keys))
 
     def _redact_record(self, record: logging.LogRecord) -> None:
-        """Redact ``record``: the fast path for the common record, else the general one.
+        """Redact ``record``: the planned path for the common record, else the general one.
 
-        The common record (a str message, no exception, extras that are strings,
-        numbers or None under names that are not secret) is read with one C call and
-        scanned joined, once; only the strings a match touches are redacted.
+        The common record (a str message, no exception, extras under names that are not
+        secret holding strings, numbers, None, or dicts, lists and tuples of those) is
+        read with one C call and its strings scanned joined, once; only the strings a
+        match touches are redacted, each from its first match.
         """
         attributes = record.__dict__
         if type(record.msg) is not str or record.exc_info is not None:
@@ -198,60 +198,93 @@ class RedactionFilter(logging.Filter):
             if len(plans) >= _PLAN_CACHE_LIMIT:
                 plans.clear()
             plan = plans[layout] = self._plan(layout)
-        if plan is None:
+        if plan is None or not self._redact_planned(record, plan):
             self._redact_record_general(record)
-            return
+
+    def _redact_planned(self, record: logging.LogRecord, plan: _RecordPlan) -> bool:
+        """Redact a record of a planned layout; False (nothing changed) sends it to the
+        general path: a value of another type, or one whose nesting asks for a walk."""
+        attributes = record.__dict__
         values = plan.values(attributes)
-        # Checked with C-level calls: this runs on every record.
-        kinds = set(map(type, values))
-        if not kinds <= _FLAT_TYPES:
-            # An int as long as a card number is text to scan; containers and other
-            # objects need the walk: both take the general path.
-            if not kinds <= _FLAT_OR_INT_TYPES:
-                self._redact_record_general(record)
-                return
-            # bools come along (int's subclass) and are 0 or 1: harmless to the bounds.
-            ints = list(filter(_IS_INT, values))
-            if max(ints) >= BIG_INT or min(ints) <= -BIG_INT:
-                self._redact_record_general(record)
-                return
+        redactor = self.redactor
+        # The message, then every extra's strings (a big int as its digits), then the
+        # other text attributes; owners[i] numbers the part that holds texts[i].
+        texts: list[str] = []
+        owners: list[int] = []
+        # Checked with a C-level call: most records hold only these types.
+        if set(map(type, values)) <= _FLAT_TYPES:
+            for number, value in enumerate(values):
+                if type(value) is str:
+                    texts.append(value)
+                    owners.append(number)
+        else:
+            collect = redactor.collect_texts
+            for number, value in enumerate(values):
+                kind = type(value)
+                if kind is str:
+                    texts.append(value)
+                    owners.append(number)
+                elif kind is int:
+                    # An int as long as a card number is text to scan.
+                    if not -BIG_INT < value < BIG_INT:
+                        texts.append(str(value))
+                        owners.append(number)
+                elif kind in _CONTAINER_TYPES:
+                    before = len(texts)
+                    if collect(value, texts):
+                        return False
+                    owners.extend([number] * (len(texts) - before))
+                elif kind not in _FLAT_TYPES:
+                    return False
         try:
             message = record.getMessage()
         except Exception:
             # The general path keeps the formatter's markers of a format mismatch.
-            self._redact_record_general(record)
-            return
+            return False
         record.msg, record.args = message, None
-        texts = [message]
-        # Only exact str values got here (a str subclass is not in _FLAT_TYPES).
-        texts.extend(filter(_IS_STR, values))
-        extra_count = len(texts) - 1
-        text_attrs: list[str] = []
-        for attr in _TEXT_ATTRS:
+        texts.append(message)
+        owners.append(_MESSAGE)
+        for number, attr in enumerate(_TEXT_ATTRS):
             extra_text = attributes.get(attr)
             if isinstance(extra_text, str):
                 texts.append(extra_text)
-                text_attrs.append(attr)
-        redactor = self.redactor
+                owners.append(_TEXT_ATTR_BASE - number)
         found = redactor.first_matches(texts)
         if not found:
-            return
-        string_keys = [
-            key for key, value in zip(plan.keys, values, strict=True) if type(value) is str
-        ]
-        for index, start in sorted(found.items()):
-            if index == 0:
-                record.msg = self._guarded("message", message, start)
-            elif index <= extra_count:
-                key, value = string_keys[index - 1], texts[index]
-                new, dropped = redactor.redact_from(value, start)
+            return True
+        done: set[int] = set()
+        for index in sorted(found):
+            owner = owners[index]
+            if owner in done:
+                continue
+            done.add(owner)
+            if owner == _MESSAGE:
+                record.msg = self._guarded("message", message, found[index])
+            elif owner < _MESSAGE:
+                attr = _TEXT_ATTRS[_TEXT_ATTR_BASE - owner]
+                setattr(record, attr, self._guarded(attr, texts[index], found[index]))
+            else:
+                key, value = plan.keys[owner], values[owner]
+                new: Any
+                try:
+                    if type(value) is str:
+                        new, dropped = redactor.redact_from(value, found[index])
+                        changed = new is not value
+                    else:
+                        # The strings of this value, each from its first match (None:
+                        # none in it); they follow one another in texts.
+                        get = found.get
+                        first = owners.index(owner)
+                        starts = [get(i) for i in range(first, first + owners.count(owner))]
+                        new, changed, dropped = redactor.redact_field(key, value, 0, starts)
+                except Exception as err:  # pragma: no cover - redact_field never raises
+                    self._failed("field", err)
+                    new, changed, dropped = FAILED_TOKEN, True, False
                 if dropped:
                     del attributes[key]
-                elif new is not value:
+                elif changed:
                     attributes[key] = new
-            else:
-                attr = text_attrs[index - 1 - extra_count]
-                setattr(record, attr, self._guarded(attr, texts[index], start))
+        return True
 
     def _redact_record_general(self, record: logging.LogRecord) -> None:
         redactor = self.redactor
