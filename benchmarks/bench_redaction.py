@@ -398,16 +398,19 @@ alternative to the prose rule and vendor tokens were anchored at a word start ag
 
 Where the time goes. A record without PII costs one scan of a DFA over all its
 text joined (the floor row) plus reading its fields: records of the usual shape
-(string, number and None fields under names that are not secret) are read with a
-few C-level calls, the shape's field list being cached. With hits, the record's
-text is still scanned once: the joined scan stops at a field's first match and
-hands the rest of that field to its own pass, which starts there. Each hit then
-costs an anchored `RE2::Set` call to name the detector (its own pattern runs again
-only when it has groups or the Set names several), its validator, and the
-replacement; and a field that changed is scanned once more, whole, to prove that a
-second pass would change nothing (`redact(redact(x)) == redact(x)`). Those per-hit
-steps and that proof scan are why a record with hits costs two to four times a
-clean one.
+(string, number and None fields, and dicts, lists and tuples of them, under names
+that are not secret) are read with a few C-level calls, the shape's field list being
+cached. With hits, the record's text is still scanned once: the joined scan stops at
+a field's first match (for a nested payload, at the first match of each of its
+strings) and hands the rest of that string to its own pass, which starts there;
+strings without a match are not scanned again. Each hit then costs an anchored
+`RE2::Set` call to name the detector (its own pattern runs again only when it has
+groups, a start pattern, or the Set names several), its validator, and the
+replacement; and a string that changed is scanned once more, whole, to prove that a
+second pass would change nothing (`redact(redact(x)) == redact(x)`). Detectors whose
+pattern can run on over prose (a PEM key body, a Cookie header's value) are searched
+for by their start pattern, so that finding where any match begins does not read
+back over the text before it.
 """
 
 
