@@ -32,6 +32,7 @@ from inferlog.formatting import (
     JsonFormatter,
     format_timestamp,
 )
+from inferlog.handlers._lines import encode_text
 from tests import strategies
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -695,3 +696,24 @@ def test_every_odd_value_at_once_through_a_logger(capture: Capture) -> None:
     assert list(odd) == list(record)[4:]
     assert "\\xc3(" == record["raw"]
     assert [0.0, 0.5, 1.0] == record["vector"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extra=strategies.big_extras, message=strategies.texts, field_cap=st.integers(256, 8192))
+def test_line_bytes_are_the_formatted_line_encoded(
+    extra: dict[str, Any], message: str, field_cap: int
+) -> None:
+    # The file sink writes line_bytes() when it can: byte for byte what encoding
+    # format()'s text as one line gives, whatever the record holds (caps included).
+    record = make_record(message)
+    record.__dict__.update(extra)
+    formatter = JsonFormatter(max_field_bytes=field_cap)
+    assert encode_text(formatter.format(record)) == formatter.line_bytes(record)
+
+
+def test_line_bytes_leave_prefixed_reformatted_and_subclassed_output_to_format() -> None:
+    class Custom(JsonFormatter):
+        pass
+
+    for formatter in (JsonFormatter(prefix="@cee: "), JsonFormatter(json_indent=2), Custom()):
+        assert formatter.line_bytes(make_record("m")) is None

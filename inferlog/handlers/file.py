@@ -354,6 +354,12 @@ class RotatingJsonFileHandler(
 
     def prepare(self, record: logging.LogRecord) -> bytes:
         """Return ``record`` as one encoded JSON line (the :class:`BatchSink` hook)."""
+        formatter = self.formatter
+        line_bytes = getattr(formatter, "line_bytes", None)
+        if line_bytes is not None:
+            line: bytes | None = line_bytes(record)
+            if line is not None:
+                return line
         return encode_text(self.format(record))
 
     def write_batch(self, items: list[bytes], deadline: float | None) -> int:
