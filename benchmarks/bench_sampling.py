@@ -40,6 +40,10 @@ try:  # ContextFilter is another module; measure without it if it is not there y
 except ImportError:  # pragma: no cover
     ContextFilter = None  # type: ignore[assignment,misc]
     request_context = None  # type: ignore[assignment]
+try:  # the opt-in early decision, measured when it is there
+    from inferlog.sampling import SampledLogger
+except ImportError:  # pragma: no cover
+    SampledLogger = None  # type: ignore[assignment,misc]
 
 RATE = 0.01
 # A request id that RATE drops, so every case below pays for the full decision.
@@ -141,6 +145,19 @@ def run(n: int, repeats: int) -> list[tuple[str, float]]:
             lambda: sampled.info("inference done", extra=extra),
         )
     )
+
+    if SampledLogger is not None and ContextFilter is not None:
+        early_filter = SamplingFilter(rate=RATE)
+        early = SampledLogger(
+            _logger("bench.sampling.early", logging.DEBUG, ContextFilter(), early_filter),
+            early_filter,
+        )
+        cases.append(
+            (
+                "`SampledLogger.info`, dropped before the record is built (opt-in)",
+                lambda: early.info("inference done", extra=EXTRA),
+            )
+        )
 
     filt = SamplingFilter(rate=RATE)
     record = logging.LogRecord("bench", logging.INFO, __file__, 1, "m", None, None)

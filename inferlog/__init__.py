@@ -52,7 +52,12 @@ if TYPE_CHECKING:
     )
     from inferlog.reader import read_records
     from inferlog.redaction import RedactionFilter, Redactor
-    from inferlog.sampling import ErrorBufferHandler, SamplingFilter, force_sampling
+    from inferlog.sampling import (
+        ErrorBufferHandler,
+        SampledLogger,
+        SamplingFilter,
+        force_sampling,
+    )
 
 #: Where each lazily imported public name lives: name -> module.
 _LAZY: dict[str, str] = {
@@ -84,6 +89,7 @@ _LAZY: dict[str, str] = {
     "RedactionFilter": "inferlog.redaction",
     "Redactor": "inferlog.redaction",
     "ErrorBufferHandler": "inferlog.sampling",
+    "SampledLogger": "inferlog.sampling",
     "SamplingFilter": "inferlog.sampling",
     "force_sampling": "inferlog.sampling",
 }
@@ -101,6 +107,7 @@ __all__ = [
     "QueueHandler",
     "RedactionFilter",
     "Redactor",
+    "SampledLogger",
     "SamplingFilter",
     "__version__",
     "bind",

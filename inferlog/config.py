@@ -60,11 +60,15 @@ class Pipeline:
         sinks: the handlers behind the queue (file, console, and the user's own).
         loggers: the names of the loggers the queue handler was attached to
             (``""`` is the root logger).
+        sampling: the sampling filter on the queue handler, or None without
+            sampling; give it to :class:`~inferlog.SampledLogger` to skip building
+            the records it would drop.
     """
 
     queue_handler: QueueHandler
     sinks: list[logging.Handler] = field(default_factory=list)
     loggers: list[str] = field(default_factory=list)
+    sampling: SamplingFilter | None = None
 
     #: Root handlers that were there before and now format through redaction, with
     #: the formatter each had.
@@ -388,7 +392,9 @@ def configure(
         previous.queue_handler.shutdown(DEFAULT_SHUTDOWN_TIMEOUT)
         _close_sinks(previous.sinks)
 
-    pipeline = Pipeline(queue_handler=queue_handler, sinks=sinks, loggers=names)
+    pipeline = Pipeline(
+        queue_handler=queue_handler, sinks=sinks, loggers=names, sampling=sampling_filter
+    )
     if "" in names:
         _handle_existing(pipeline, existing_handlers, redaction_filter)
     for name in pipeline.loggers:

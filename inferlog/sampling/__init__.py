@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         force_sampling,
         sampling_forced,
     )
+    from inferlog.sampling.early import SampledLogger
     from inferlog.sampling.error_buffer import (
         DEFAULT_BUFFER_CAPACITY,
         DEFAULT_BUFFER_MAX_BYTES,
@@ -92,6 +93,7 @@ __getattr__, __dir__ = lazy_exports(
         "FAILURE_LEVEL": "inferlog.sampling.filter",
         "SAMPLE_RATE_ATTR": "inferlog.sampling.filter",
         "SamplingFilter": "inferlog.sampling.filter",
+        "SampledLogger": "inferlog.sampling.early",
     },
 )
 
@@ -108,6 +110,7 @@ __all__ = [
     "RATE_WINDOW_SECONDS",
     "SAMPLE_RATE_ATTR",
     "ErrorBufferHandler",
+    "SampledLogger",
     "SamplingFilter",
     "TokenBucket",
     "buffered_request",

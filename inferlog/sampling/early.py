@@ -1,0 +1,178 @@
+"""Sampling before the record exists: an opt-in logger adapter.
+
+A :class:`SamplingFilter` decides on a record, so a record it drops has already been
+built (``LogRecord``, caller lookup, ``extra=`` merged): several microseconds for
+nothing, where a record below the logger's level costs a tenth of one. When the
+decision can be taken from what is known before the record exists (the level, the
+``extra=`` fields, the request context), :class:`SampledLogger` takes it there, with
+the filter's own rules, rates and caches, and builds only the records the filter
+would keep. Whatever it cannot decide exactly it leaves to the filter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from inferlog import schema
+from inferlog.context._state import _state_var
+from inferlog.sampling.debug import _forced
+from inferlog.sampling.filter import FAILURE_LEVEL, SamplingFilter
+from inferlog.sampling.request_block import _current_block
+
+__all__ = ["SampledLogger"]
+
+_DECIDE = SamplingFilter.decide
+_NO_FIELDS: Mapping[str, Any] = {}
+_ABSENT: Any = object()
+_INFO = logging.INFO
+_DEBUG = logging.DEBUG
+_STATUS = schema.STATUS
+_ERROR = schema.STATUS_ERROR
+_BUFFERED = schema.SAMPLE_BUFFERED
+_REQUEST_ID = schema.REQUEST_ID
+_MODEL_ID = schema.MODEL_ID
+_MODEL_VERSION = schema.MODEL_VERSION
+
+
+class _Known:
+    """What :meth:`SamplingFilter.rate_for` reads, before a record exists."""
+
+    __slots__ = ("model_id", "model_version", "name")
+
+    def __init__(self, name: str, model_id: object, model_version: object) -> None:
+        self.name = name
+        self.model_id = model_id
+        self.model_version = model_version
+
+
+class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger adapter that skips the records ``sampling`` would drop, before building them.
+
+    Use it where most successful calls are sampled out and the calls are hot::
+
+        log = inferlog.SampledLogger("app.model", sampling=pipeline.sampling)
+        log.info("scored", extra={"model_id": "fraud", "latency_ms": 3.1})
+
+    A call is skipped when the logger's level filters it out, or when ``sampling``
+    would certainly drop its record: a success below ``keep_level`` and ERROR, of a
+    request whose ``request_id`` (from ``extra=`` or the request context, as
+    :class:`~inferlog.ContextFilter` stamps it) falls outside the rate. Every other
+    call is logged as usual and ``sampling`` decides on the record: WARNING and above,
+    ``status="error"``, the rest of a failed request, the debug override, records
+    without a request id (decided at random), rate-limit mode, a subclass that
+    overrides ``decide``, and calls inside :func:`~inferlog.sampling.buffered_request`
+    (whose dropped records an :class:`~inferlog.sampling.ErrorBufferHandler` holds).
+
+    ``sampling`` must be the filter that decides on these records on their way to
+    every handler (``Pipeline.sampling`` after :func:`inferlog.configure`): a record
+    skipped here reaches no handler at all. ``extra`` is merged under each call's own
+    ``extra=``. Caller information (file, line, function) is the caller's.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | str,
+        sampling: SamplingFilter,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        if isinstance(logger, str):
+            logger = logging.getLogger(logger)
+        if not isinstance(logger, logging.Logger):
+            raise TypeError(f"logger must be a logging.Logger or a name, got {logger!r}")
+        if not isinstance(sampling, SamplingFilter):
+            raise TypeError(f"sampling must be a SamplingFilter, got {sampling!r}")
+        if extra is not None and not isinstance(extra, Mapping):
+            raise TypeError(f"extra must be a mapping or None, got {extra!r}")
+        super().__init__(logger, dict(extra) if extra else None)
+        #: The filter whose decision is taken early.
+        self.sampling = sampling
+        # Whether its decision can be taken here at all: not for a subclass with its
+        # own rules, nor in rate-limit mode (every kept record spends a token).
+        self._exact = type(sampling).decide is _DECIDE and sampling._limiter is None
+
+    def skips(self, level: int, extra: Mapping[str, object] | None = None) -> bool:
+        """Return True when a call at ``level`` with these ``extra=`` fields would be
+        filtered out by the logger's level, or certainly dropped by ``sampling``."""
+        # Runs on every call of the adapter: locals and C calls only on the way to a drop.
+        if not self.logger.isEnabledFor(level):
+            return True
+        flt = self.sampling
+        if level >= flt.keep_level or level >= FAILURE_LEVEL or flt.force or _forced.get():
+            return False
+        if not self._exact or _current_block.get() is not None:
+            return False
+        fields = _state_var.get().fields
+        given = extra if extra is not None else _NO_FIELDS
+        if self.extra:
+            given = {**self.extra, **given}
+        if (given.get(_STATUS) or fields.get(_STATUS)) == _ERROR or given.get(_BUFFERED) is True:
+            return False
+        # As ContextFilter stamps it: the context's id unless extra= has the field.
+        request_id = given.get(flt.request_id_field, _ABSENT)
+        if request_id is _ABSENT:
+            request_id = fields.get(_REQUEST_ID)
+        if type(request_id) is not str or not request_id or request_id in flt._failed:
+            return False
+        rate = flt.rate
+        if flt.model_rates or flt.logger_rates:
+            known = _Known(
+                self.logger.name,
+                given.get(_MODEL_ID, fields.get(_MODEL_ID)),
+                given.get(_MODEL_VERSION, fields.get(_MODEL_VERSION)),
+            )
+            rate = flt.rate_for(known)  # type: ignore[arg-type]
+        if rate >= 1.0:
+            return False
+        if rate <= 0.0:
+            return True
+        fraction = flt._id_cache.get(request_id)
+        if fraction is None:
+            fraction = flt._fraction(None, request_id)  # type: ignore[arg-type]
+        return fraction >= rate
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Merge the adapter's ``extra`` under the call's own (the stdlib replaces it)."""
+        if self.extra:
+            kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}
+        return msg, kwargs
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log ``msg`` at ``level`` unless :meth:`skips` says the record would be dropped."""
+        if not isinstance(level, int):
+            self.logger.log(level, msg, *args, **kwargs)  # the stdlib's answer to that
+            return
+        self._forward(level, msg, args, kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at INFO unless the record would be dropped."""
+        if not self.skips(_INFO, kwargs.get("extra")):
+            self._emit(_INFO, msg, args, kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at DEBUG unless the record would be dropped."""
+        if not self.skips(_DEBUG, kwargs.get("extra")):
+            self._emit(_DEBUG, msg, args, kwargs)
+
+    def _forward(
+        self, level: int, msg: object, args: tuple[object, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if not self.skips(level, kwargs.get("extra")):
+            self._emit(level, msg, args, kwargs, 3)
+
+    def _emit(
+        self,
+        level: int,
+        msg: object,
+        args: tuple[object, ...],
+        kwargs: dict[str, Any],
+        frames: int = 2,
+    ) -> None:
+        msg, merged = self.process(msg, kwargs)
+        # This frame and the adapter's methods above it are not the caller (a stdlib
+        # adapter method above them is skipped by the logging module, being its own).
+        merged["stacklevel"] = merged.get("stacklevel", 1) + frames
+        self.logger.log(level, msg, *args, **merged)

@@ -1,0 +1,174 @@
+"""Tests for inferlog.sampling.SampledLogger: sampling decided before the record exists."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import inferlog
+from inferlog import ContextFilter, SampledLogger, SamplingFilter, request_context
+from inferlog.sampling import buffered_request, force_sampling
+from tests.helpers import RecordCollector
+
+_LEVELS = st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+# Records without a request id are decided at random (by the filter, both ways).
+_IDS = st.sampled_from(["req-a", "req-b", "req-c", "req-d", "req-e", "req-f"])
+# One call: level, request id in extra or in the context, status, model.
+_CALLS = st.lists(
+    st.tuples(
+        _LEVELS,
+        _IDS,
+        st.booleans(),
+        st.sampled_from([None, "ok", "error"]),
+        st.sampled_from([None, "fraud", "chat"]),
+    ),
+    max_size=25,
+)
+
+
+def _pipeline(name: str, **options: Any) -> tuple[logging.Logger, RecordCollector, SamplingFilter]:
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    sampling = SamplingFilter(**options)
+    collector = RecordCollector()
+    collector.addFilter(ContextFilter())
+    collector.addFilter(sampling)
+    logger.addHandler(collector)
+    return logger, collector, sampling
+
+
+def _play(log: logging.Logger | SampledLogger, calls: list[tuple[Any, ...]]) -> None:
+    for number, (level, request_id, in_context, status, model) in enumerate(calls):
+        extra: dict[str, Any] = {"n": number}
+        if status is not None:
+            extra["status"] = status
+        if model is not None:
+            extra["model_id"] = model
+        if in_context and request_id is not None:
+            with request_context(request_id=request_id):
+                log.log(level, "call %d", number, extra=extra)
+        else:
+            if request_id is not None:
+                extra["request_id"] = request_id
+            log.log(level, "call %d", number, extra=extra)
+
+
+def _kept(collector: RecordCollector) -> list[tuple[int, float]]:
+    return [(r.n, r.sample_rate) for r in collector.records]  # type: ignore[attr-defined]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    calls=_CALLS,
+    rate=st.sampled_from([0.0, 0.3, 0.5, 1.0]),
+    model_rate=st.sampled_from([None, 0.0, 0.7]),
+    logger_level=st.sampled_from([logging.DEBUG, logging.INFO]),
+)
+def test_the_adapter_keeps_exactly_what_the_filter_keeps(
+    calls: list[tuple[Any, ...]], rate: float, model_rate: float | None, logger_level: int
+) -> None:
+    # The same calls through the plain logger and through the adapter, each with a
+    # fresh filter: the records that reach the handler are the same, with the same
+    # sample_rate; the adapter only skips building the ones the filter drops.
+    options: dict[str, Any] = {"rate": rate}
+    if model_rate is not None:
+        options["model_rates"] = {"fraud": model_rate}
+    plain_logger, plain, _ = _pipeline("early.plain", **options)
+    early_logger, early, sampling = _pipeline("early.adapter", **options)
+    plain_logger.setLevel(logger_level)
+    early_logger.setLevel(logger_level)
+    _play(plain_logger, calls)
+    _play(SampledLogger(early_logger, sampling), calls)
+    assert _kept(plain) == _kept(early)
+
+
+def test_a_dropped_call_builds_no_record_and_a_kept_one_names_its_caller() -> None:
+    logger, collector, sampling = _pipeline("early.caller", rate=0.0)
+    built: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        built.append(record)
+        return record
+
+    log = SampledLogger(logger, sampling)
+    logging.setLogRecordFactory(counting)
+    try:
+        with request_context(request_id="req-1"):
+            log.info("dropped")
+            log.debug("dropped too")
+            assert [] == built
+            log.warning("kept")
+            line = sys._getframe().f_lineno - 1
+    finally:
+        logging.setLogRecordFactory(factory)
+    assert ["kept"] == [r.getMessage() for r in collector.records]
+    record = collector.records[0]
+    assert (__file__, line) == (record.pathname, record.lineno)
+    assert "test_a_dropped_call_builds_no_record_and_a_kept_one_names_its_caller" == (
+        record.funcName
+    )
+
+
+@pytest.mark.parametrize("method", ["info", "debug", "log", "warning", "error", "exception"])
+def test_every_method_reports_the_callers_line(method: str) -> None:
+    logger, collector, sampling = _pipeline("early.lines", rate=1.0)
+    log = SampledLogger(logger, sampling)
+    arguments = (logging.INFO, "m") if method == "log" else ("m",)
+    getattr(log, method)(*arguments)
+    line = sys._getframe().f_lineno - 1
+    assert [(__file__, line)] == [(r.pathname, r.lineno) for r in collector.records]
+
+
+def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
+    logger, collector, sampling = _pipeline("early.defer", rate=0.0)
+    log = SampledLogger(logger, sampling)
+    with buffered_request(), request_context(request_id="req-1"):
+        assert not log.skips(logging.INFO)  # an error buffer may want the record
+    with force_sampling(), request_context(request_id="req-1"):
+        assert not log.skips(logging.INFO)
+    assert not log.skips(logging.INFO)  # no request id: decided at random, by the filter
+    assert not log.skips(logging.INFO, {"request_id": "r", "status": "error"})
+    limited_logger, _, limited = _pipeline("early.limited", rate=0.0, max_per_second=10)
+    assert not SampledLogger(limited_logger, limited).skips(logging.INFO, {"request_id": "r"})
+    assert log.skips(logging.INFO, {"request_id": "r"})
+    logger.setLevel(logging.WARNING)
+    assert log.skips(logging.INFO)  # the logger's own level
+    assert [] == collector.records
+
+
+def test_the_adapters_extra_goes_under_each_calls_own() -> None:
+    _logger, collector, sampling = _pipeline("early.extra", rate=1.0)
+    log = SampledLogger("early.extra", sampling, extra={"model_id": "fraud", "team": "risk"})
+    log.info("m", extra={"model_id": "chat", "request_id": "r"})
+    record = collector.records[0]
+    assert ("chat", "risk") == (record.model_id, record.team)  # type: ignore[attr-defined]
+
+
+def test_bad_arguments_are_named() -> None:
+    sampling = SamplingFilter()
+    with pytest.raises(TypeError, match="sampling must be a SamplingFilter"):
+        SampledLogger("x", sampling=object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="logger must be"):
+        SampledLogger(42, sampling)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="extra must be a mapping"):
+        SampledLogger("x", sampling, extra=[1])  # type: ignore[arg-type]
+
+
+def test_configure_hands_out_its_sampling_filter(tmp_path: Any) -> None:
+    pipeline = inferlog.configure(filename=str(tmp_path / "app.jsonl"), sampling=0.0, console=False)
+    try:
+        assert pipeline.sampling is not None
+        log = SampledLogger("early.configured", pipeline.sampling)
+        with request_context(request_id="req-1"):
+            assert log.skips(logging.INFO)
+            assert not log.skips(logging.ERROR)
+    finally:
+        inferlog.shutdown()
