@@ -71,6 +71,46 @@ def _record_fields(seed: int) -> tuple[str, dict[str, Any]]:
     return "inference", extra
 
 
+def inferlog_config(
+    path: Path, queue_size: int, *, redact: bool = True, logger: str = "bench"
+) -> dict[str, Any]:
+    """The README's ``dictConfig`` that the inferlog setups measure, writing to ``path``.
+
+    Context and sampling that keeps every record on the queue (the caller's thread),
+    redaction (when ``redact``) on the rotating file handler behind it (the listener).
+    ``tests/test_output_identity.py`` runs this same configuration.
+    """
+    filters: dict[str, dict[str, Any]] = {
+        "context": {"()": "inferlog.ContextFilter"},
+        "sampling": {"()": "inferlog.SamplingFilter", "rate": 1.0},
+    }
+    file_filters = []
+    if redact:
+        filters["redact"] = {"()": "inferlog.RedactionFilter"}
+        file_filters = ["redact"]
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": filters,
+        "formatters": {"json": {"()": "inferlog.JsonFormatter"}},
+        "handlers": {
+            "file": {
+                "()": "inferlog.handlers.RotatingJsonFileHandler",
+                "filename": str(path),
+                "formatter": "json",
+                "filters": file_filters,
+            },
+            "queue": {
+                "()": "inferlog.QueueHandler",
+                "handlers": ["file"],
+                "filters": ["context", "sampling"],
+                "queue_size": queue_size,
+            },
+        },
+        "loggers": {logger: {"level": "INFO", "handlers": ["queue"], "propagate": False}},
+    }
+
+
 def _run_setup(setup: str, records: int, out: Path) -> float:
     """Configure ``setup``, log, drain; return process CPU seconds for ``records``."""
     import logging
@@ -116,34 +156,8 @@ def _run_setup(setup: str, records: int, out: Path) -> float:
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
     else:
-        filters = {"context": {"()": "inferlog.ContextFilter"}}
-        filters["sampling"] = {"()": "inferlog.SamplingFilter", "rate": 1.0}
-        file_filters = []
-        if setup == "inferlog-full":
-            filters["redact"] = {"()": "inferlog.RedactionFilter"}
-            file_filters = ["redact"]
         logging.config.dictConfig(
-            {
-                "version": 1,
-                "disable_existing_loggers": False,
-                "filters": filters,
-                "formatters": {"json": {"()": "inferlog.JsonFormatter"}},
-                "handlers": {
-                    "file": {
-                        "()": "inferlog.handlers.RotatingJsonFileHandler",
-                        "filename": str(path),
-                        "formatter": "json",
-                        "filters": file_filters,
-                    },
-                    "queue": {
-                        "()": "inferlog.QueueHandler",
-                        "handlers": ["file"],
-                        "filters": ["context", "sampling"],
-                        "queue_size": records + WARM_UP,
-                    },
-                },
-                "loggers": {"bench": {"level": "INFO", "handlers": ["queue"], "propagate": False}},
-            }
+            inferlog_config(path, records + WARM_UP, redact=setup == "inferlog-full")
         )
     for _ in range(WARM_UP):
         logger.info(message, extra=extra)
