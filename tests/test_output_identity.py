@@ -89,16 +89,23 @@ def pick_payloads(corpus: Path = CORPUS_PATH, seed: int = SEED) -> dict[str, lis
     return picked
 
 
+_SENTENCES = (
+    "Summarise the customer's last three messages and propose a reply. ",
+    "The retrieved context lists the warranty terms for the blender model. ",
+    "Answer in plain English and cite the policy section you rely on. ",
+    "Tokens beyond the context window are dropped from the oldest turn. ",
+    "El cliente pide una factura corregida para el pedido de marzo. ",
+)
+
+
 def issue_record(seed: int = SEED) -> tuple[str, dict[str, Any]]:
     """Issue 18's record: 11 fields, a 2 KB prompt with an e-mail and a card, 1 KB response."""
     rng = random.Random(seed)
-    words = ["model", "token", "latency", "user", "context", "answer", "prompt", "vector"]
-    prompt = " ".join(rng.choice(words) for _ in range(300))[:1900]
-    prompt += " contact ada.lovelace@example.com card 4111 1111 1111 1111"
-    response = " ".join(rng.choice(words) for _ in range(150))[:1024]
-    return "inference", {
+    text = "".join(rng.choice(_SENTENCES) for _ in range(60))
+    prompt = text[:1960] + "mail ada.lovelace@example.com card 4111 1111 1111 1111."
+    fields: dict[str, Any] = {
         "request_id": FIXED_IDS[0],
-        "user_id": "u-42",
+        "user_id": f"u-{seed % 1000}",
         "model_id": "chat-llm",
         "model_version": "2026-11-15",
         "latency_ms": 412.5,
@@ -108,9 +115,10 @@ def issue_record(seed: int = SEED) -> tuple[str, dict[str, Any]]:
         "top_p": 0.95,
         "seed": 1234567890123,
         "status": "ok",
-        "request_payload": {"prompt": prompt},
-        "response_payload": {"text": response},
     }
+    fields["request_payload"] = {"prompt": prompt}
+    fields["response_payload"] = {"text": text[-1024:]}
+    return "inference", fields
 
 
 def _place(log: logging.Logger, kind: str, index: int, text: str) -> None:
