@@ -61,7 +61,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Total CPU per record until drained, one setup per process, ratio to A.
 CPU_SETUPS = ("floor", "A", "C", "inferlog-full", "inferlog-no-redaction")
@@ -513,50 +513,67 @@ def _caller_table(figures: Figures, out: list[str]) -> dict[str, float]:
     return {"caller_p50_to_null": p50, "caller_p99_to_null": p99}
 
 
-def _sampling_table(figures: Figures, out: list[str]) -> dict[str, float]:
-    ratio = figures.median("sampling", "ratio")
-    out += [
-        "\n**A record dropped by sampling against one filtered out by level** (ns per call)\n",
-        _row("case", "ns per call (median)", "min-max"),
-        _row("---", "---:", "---:"),
-        _row("`logger.debug` on a logger at INFO", figures.cell("sampling", "level_ns", 0)),
-        _row(
-            "success record dropped by `SamplingFilter(rate=0.0)` on the queue",
-            figures.cell("sampling", "sampled_ns", 0),
-        ),
-        _row(
-            "ratio, dropped to level-filtered (each round's)", figures.cell("sampling", "ratio", 2)
-        ),
-        "",
-        _target("Dropped by sampling to filtered by level", ratio, TARGET_SAMPLING),
-    ]
-    return {"sampled_to_level": ratio}
+class _TableSpec(NamedTuple):
+    """How to print one pair setup: its rows, and the ratio its target is about."""
+
+    title: str
+    unit: str
+    rows: list[tuple[str, str, int]]  # (label, figure, digits)
+    ratio: str  # the figure holding each round's ratio
+    ratio_key: str  # its name in the JSON's "ratios"
+    target: str
+    bound: float
+    at_most: bool
 
 
-def _redaction_table(figures: Figures, out: list[str]) -> dict[str, float]:
-    speedup = figures.median("redaction-32k", "speedup")
-    out += [
-        "\n**Redaction of a 32 KB prompt without PII** (µs per call)\n",
-        _row("case", "µs per call (median)", "min-max"),
-        _row("---", "---:", "---:"),
-        _row("`Redactor().redact`", figures.cell("redaction-32k", "redactor_us")),
-        _row(
-            "each built-in detector's regex in turn (stdlib `re`)",
-            figures.cell("redaction-32k", "naive_us"),
-        ),
-        _row("speed-up (each round's)", figures.cell("redaction-32k", "speedup")),
-        "",
-        _target("Speed-up", speedup, TARGET_REDACTION_SPEEDUP, at_most=False),
-    ]
-    return {"redaction_32k_speedup": speedup}
+_PAIR_TABLES = {
+    "sampling": _TableSpec(
+        "A record dropped by sampling against one filtered out by level",
+        "ns per call",
+        [
+            ("`logger.debug` on a logger at INFO", "level_ns", 0),
+            ("success record dropped by `SamplingFilter(rate=0.0)` on the queue", "sampled_ns", 0),
+            ("ratio, dropped to level-filtered (each round's)", "ratio", 2),
+        ],
+        "ratio",
+        "sampled_to_level",
+        "Dropped by sampling to filtered by level",
+        TARGET_SAMPLING,
+        True,
+    ),
+    "redaction-32k": _TableSpec(
+        "Redaction of a 32 KB prompt without PII",
+        "µs per call",
+        [
+            ("`Redactor().redact`", "redactor_us", 1),
+            ("each built-in detector's regex in turn (stdlib `re`)", "naive_us", 1),
+            ("speed-up (each round's)", "speedup", 1),
+        ],
+        "speedup",
+        "redaction_32k_speedup",
+        "Speed-up",
+        TARGET_REDACTION_SPEEDUP,
+        False,
+    ),
+}
 
 
 def _pair_tables(figures: Figures, setups: list[str], out: list[str]) -> dict[str, float]:
     ratios: dict[str, float] = {}
-    tables = {"caller": _caller_table, "sampling": _sampling_table}
-    tables["redaction-32k"] = _redaction_table
     for setup in setups:
-        ratios |= tables[setup](figures, out)
+        if setup == "caller":
+            ratios |= _caller_table(figures, out)
+            continue
+        spec = _PAIR_TABLES[setup]
+        out += [
+            f"\n**{spec.title}** ({spec.unit})\n",
+            _row("case", f"{spec.unit} (median)", "min-max"),
+        ]
+        out.append(_row("---", "---:", "---:"))
+        out += [_row(label, figures.cell(setup, name, digits)) for label, name, digits in spec.rows]
+        ratio = figures.median(setup, spec.ratio)
+        out += ["", _target(spec.target, ratio, spec.bound, at_most=spec.at_most)]
+        ratios[spec.ratio_key] = ratio
     return ratios
 
 
