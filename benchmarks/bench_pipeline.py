@@ -314,14 +314,20 @@ def _per_call(method: Callable[..., None], message: str, extra: Any, number: int
 
 def _sampling(records: int, warm_up: int, out: Path) -> dict[str, float]:
     """A success record dropped by sampling (rate 0.0) against one filtered out by level."""
+    from inferlog import SampledLogger, SamplingFilter
+
     message, extra = _record_fields(7)
     logger, handler = _full_pipeline(out, 1_000, sampling_rate=0.0)
-    for method in (logger.debug, logger.info):
+    # The opt-in early decision, with the queue's own sampling filter.
+    sampling = next(f for f in handler.filters if isinstance(f, SamplingFilter))
+    early = SampledLogger(logger, sampling)
+    for method in (logger.debug, logger.info, early.info):
         _per_call(method, message, extra, warm_up)
     best = _best_of(
         {
             "level": functools.partial(_per_call, logger.debug, message, extra, records),
             "sampled": functools.partial(_per_call, logger.info, message, extra, records),
+            "early": functools.partial(_per_call, early.info, message, extra, records),
         }
     )
     handler.shutdown(60)
@@ -332,6 +338,8 @@ def _sampling(records: int, warm_up: int, out: Path) -> dict[str, float]:
         "level_ns": best["level"] * 1e9,
         "sampled_ns": best["sampled"] * 1e9,
         "ratio": best["sampled"] / best["level"],
+        "early_ns": best["early"] * 1e9,
+        "early_ratio": best["early"] / best["level"],
     }
 
 
@@ -536,6 +544,8 @@ _PAIR_TABLES = {
             ("`logger.debug` on a logger at INFO", "level_ns", 0),
             ("success record dropped by `SamplingFilter(rate=0.0)` on the queue", "sampled_ns", 0),
             ("ratio, dropped to level-filtered (each round's)", "ratio", 2),
+            ("opt-in: skipped by `SampledLogger` before the record is built", "early_ns", 0),
+            ("ratio, skipped to level-filtered (each round's)", "early_ratio", 2),
         ],
         "ratio",
         "sampled_to_level",
