@@ -162,7 +162,6 @@ class StatsSpec:
 def source_columns(spec: StatsSpec) -> dict[str, str]:
     """The fields (as named in the records) and DuckDB types the stats query reads."""
     columns = {
-        spec.field(schema.TIMESTAMP): "TIMESTAMPTZ",
         spec.field(schema.MODEL_ID): "VARCHAR",
         spec.field(schema.LATENCY_MS): "DOUBLE",
         spec.field(schema.STATUS): "VARCHAR",
@@ -170,6 +169,9 @@ def source_columns(spec: StatsSpec) -> dict[str, str]:
     }
     for _, field in TOKEN_FIELDS:
         columns[spec.field(field)] = "DOUBLE"
+    if spec.window.since is not None or spec.window.until is not None:
+        # Parsed only for a window: reading it as a time costs more than as text.
+        columns[spec.field(schema.TIMESTAMP)] = "TIMESTAMPTZ"
     for ref in (*spec.by, *(f.field for f in spec.filters)):
         columns.setdefault(spec.field(ref.root), ref.column_type())
     return columns
@@ -348,28 +350,21 @@ def _grouping_sets_sql(
 ) -> str:
     """:func:`parts_sql` as one ``GROUPING SETS`` aggregation.
 
-    Every set computes every sum; the outer query keeps each in its own part.
+    Every set computes every sum: a part's columns are read from its own rows only.
+    A row that is not a call (``w`` NULL) makes a cell of NULL weight, which never
+    counts, and a group of no records, which is left out.
     """
     part = "CASE "
     if PART_FILE in columns:
         part += f"WHEN GROUPING(file) = 0 THEN '{PART_FILE}' "
     part += f"WHEN GROUPING(latency_ms) = 1 THEN '{PART_GROUP}' ELSE '{PART_CELL}' END"
-    inner, outer = [f"{part} AS part"], ["part"]
-    for name in names:
-        owner = next(p for p, own in columns.items() if name in own)
-        expression = columns[owner][name]
-        inner.append(f"{expression} AS {name}" if expression else name)
-        own = f"CASE WHEN part = '{owner}' THEN {name} END AS {name}"
-        outer.append(own if expression else name)
+    every = {name: own[name] for own in columns.values() for name in own}
+    values = [f"{part} AS part", *(f"{every[n]} AS {n}" if every[n] else n for n in names)]
     sets = ", ".join("(" + ", ".join(k) + ")" for k in keys.values())
     return (
         "SELECT\n  "
-        + ",\n  ".join(outer)
-        + "\nFROM (\nSELECT\n  "
-        + ",\n  ".join(inner)
-        + "\nFROM (\n"
-        + rows
-        + f"\n) AS calls\nGROUP BY GROUPING SETS ({sets})\n) AS parts"
+        + ",\n  ".join(values)
+        + f"\nFROM (\n{rows}\n) AS calls\nGROUP BY GROUPING SETS ({sets})"
     )
 
 
@@ -448,7 +443,7 @@ def stats_from_parts_sql(spec: StatsSpec, parts: str, *, prefix: str = "WITH ") 
         + f",\n    SUM(cell_w) OVER ({partition}ORDER BY latency_ms ROWS BETWEEN UNBOUNDED "
         "PRECEDING AND CURRENT ROW) AS cum_w,\n"
         f"    SUM(cell_w) OVER ({partition.rstrip()}) AS total_w\n"
-        f"  FROM {parts} AS parts\n  WHERE part = '{PART_CELL}' AND cell_w > 0\n),\n"
+        f"  FROM {parts} AS parts\n  WHERE part = '{PART_CELL}'\n),\n"
         f"pieces AS (\n  {pieces}\n),\n"
         "sums AS (\n  SELECT\n    " + indent.join(sums) + "\n  FROM pieces\n  "
         f"{group_by}HAVING SUM(records) > 0\n),\n"
