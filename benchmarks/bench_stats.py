@@ -110,6 +110,18 @@ def child_inferlog(files: list[str], memory_limit: str | None) -> None:
     print(json.dumps({"groups": len(result.rows), "records": result.records, "seconds": seconds}))
 
 
+def child_floor(files: list[str]) -> None:
+    """What reading alone costs: DuckDB decompressing and parsing every line for one field."""
+    from inferlog.analysis.engine import connect, read_json_sql
+
+    con = connect()
+    start = time.perf_counter()
+    source = read_json_sql(files, {"latency_ms": "DOUBLE"})
+    (count,) = con.execute(f"SELECT count(latency_ms) FROM {source}").fetchone()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"groups": 0, "records": count, "seconds": seconds}))
+
+
 def child_pandas(files: list[str]) -> None:
     import pandas as pd
 
@@ -167,7 +179,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=("inferlog", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=("inferlog", "pandas", "floor"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,6 +190,9 @@ def main() -> int:
         return 0
     if args.child == "pandas":
         child_pandas(args.files)
+        return 0
+    if args.child == "floor":
+        child_floor(args.files)
         return 0
 
     directory = Path(tempfile.mkdtemp(prefix="inferlog-bench-stats-"))
@@ -203,6 +220,12 @@ def main() -> int:
         me = [sys.executable, __file__]
         cases: list[tuple[str, list[str], int, bool]] = [
             ("inferlog stats (DuckDB)", [*me, "--child", "inferlog", *files], args.records, False),
+            (
+                "floor: DuckDB read_json of one field, no statistics",
+                [*me, "--child", "floor", *files],
+                args.records,
+                False,
+            ),
             ("pandas read_json + groupby", [*me, "--child", "pandas", *files], args.records, False),
         ]
         if shutil.which("jq"):

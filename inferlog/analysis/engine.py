@@ -125,7 +125,8 @@ def read_json_sql(files: Sequence[str] | str, columns: Mapping[str, str]) -> str
     )
     return (
         f"read_json({source}, format = 'newline_delimited', columns = {{{spec}}}, "
-        f"ignore_errors = true, maximum_object_size = {_MAX_OBJECT_BYTES}, filename = true)"
+        f"records = true, ignore_errors = true, maximum_object_size = {_MAX_OBJECT_BYTES}, "
+        "filename = true)"
     )
 
 
