@@ -190,6 +190,7 @@ def main() -> int:
         default=7,
         help="runs of the inferlog cases, which take about a second (best of them counts)",
     )
+    parser.add_argument("--no-peers", action="store_true", help="leave out pandas and jq")
     parser.add_argument("--child", choices=("inferlog", "pandas", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
@@ -235,9 +236,17 @@ def main() -> int:
                 args.records,
                 False,
             ),
-            ("pandas read_json + groupby", [*me, "--child", "pandas", *files], args.records, False),
         ]
-        if shutil.which("jq"):
+        if not args.no_peers:
+            cases.append(
+                (
+                    "pandas read_json + groupby",
+                    [*me, "--child", "pandas", *files],
+                    args.records,
+                    False,
+                ),
+            )
+        if shutil.which("jq") and not args.no_peers:
             plain = f"cat {files[1]}"
             zipped = f"zcat {files[0]}"
             cases.append(
