@@ -26,7 +26,7 @@ from inferlog.analysis.sql import (
     stats_sql,
 )
 from inferlog.analysis.stats import run_query
-from tests.analysis_logs import call, mixed_calls, stamp, write, write_spill
+from tests.analysis_logs import access_record, call, mixed_calls, stamp, write, write_spill
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -34,13 +34,7 @@ duckdb = pytest.importorskip("duckdb")
 def untidy_logs(directory: Path) -> list[str]:
     """Calls across gzip, plain and spill files, with lines that are not calls or records."""
     calls = mixed_calls(300, seed=7)
-    access = {
-        "timestamp": stamp(1),
-        "level": "INFO",
-        "logger": "inferlog.access",
-        "message": "POST /x",
-        "latency_ms": 99.0,
-    }
+    access = access_record(1)
     unversioned = call(2, latency=4.5)
     del unversioned["model_version"]
     gz = write(directory / "app.20270115T080000.000000Z.jsonl.gz", calls[:100], tail="nope\n")

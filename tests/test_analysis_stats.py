@@ -18,7 +18,7 @@ from inferlog.analysis.errors import InputError
 from inferlog.analysis.selection import FieldFilter, FieldRef, TimeWindow, parse_time
 from inferlog.analysis.sql import StatsSpec
 from inferlog.analysis.stats import compute_stats, group_label
-from tests.analysis_logs import call, mixed_calls, stamp, write, write_spill
+from tests.analysis_logs import access_record, call, mixed_calls, stamp, write, write_spill
 
 pytest.importorskip("duckdb")
 
@@ -172,15 +172,7 @@ def test_otel_field_names_are_read_with_schema_otel(tmp_path: Path) -> None:
 
 
 def test_access_records_and_plain_messages_are_not_calls(tmp_path: Path) -> None:
-    access = {
-        "timestamp": stamp(1),
-        "level": "INFO",
-        "logger": "inferlog.access",
-        "message": "POST /x",
-        "latency_ms": 99.0,
-        "status": "ok",
-        "status_code": 200,
-    }
+    access = access_record(1, status="ok", status_code=200)
     chatter = {"timestamp": stamp(2), "level": "INFO", "logger": "app", "message": "hello"}
     write(tmp_path / "app.jsonl", [access, chatter, call(3, latency=5.0)])
     result = compute_stats(str(tmp_path), StatsSpec(by=()))
