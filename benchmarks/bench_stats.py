@@ -5,15 +5,20 @@ versions, with token counts, latencies that depend on them, 3% errors and no
 sampling (so unweighted peers compute the same figures), written half as a plain
 file and half as a gzip file, as a rotated set looks.
 
-Side by side, each in a fresh child process (wall time, best of ``--repeat``; peak
-RSS of the child):
+Side by side, each in a fresh child process: work time (measured inside the child,
+without interpreter start and imports; best of ``--repeat`` runs, of
+``--repeat-fast`` for the inferlog cases, which take about a second, so that a
+shared machine's busy moments count less), work CPU time (all threads), wall time
+including start, peak RSS of the child, and the load average before each case:
 
 * ``inferlog stats``: :func:`inferlog.analysis.stats.compute_stats`, the whole table
   (calls, error rate, exact p50/p95/p99, token means, correlation and slope);
 * pandas: ``pd.concat(pd.read_json(f, lines=True) for f in files)`` then one
   ``groupby`` computing the same figures;
 * jq (when installed): one streaming ``reduce`` over ``cat``/``zcat`` output computing
-  counts, error rate and means; jq has no streaming quantiles, so it does less.
+  counts, error rate and means; jq has no streaming quantiles, so it does less;
+* floor: DuckDB's ``read_json`` over the same files converting one field and
+  computing nothing: what decompressing and parsing costs by itself.
 
 Also ``inferlog stats`` on a quarter of the records and on four times as many (the
 same two files, each four times over), to show what memory does as the input grows.
@@ -104,16 +109,28 @@ def child_inferlog(files: list[str], memory_limit: str | None) -> None:
     from inferlog.analysis.sql import StatsSpec
     from inferlog.analysis.stats import compute_stats
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = compute_stats(files, StatsSpec(), memory_limit=memory_limit)
-    seconds = time.perf_counter() - start
-    print(json.dumps({"groups": len(result.rows), "records": result.records, "seconds": seconds}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"records": result.records, "seconds": seconds, "cpu": cpu}))
+
+
+def child_floor(files: list[str]) -> None:
+    """What reading alone costs: DuckDB decompressing and parsing every line for one field."""
+    from inferlog.analysis.engine import connect, read_json_sql
+
+    start, cpu = time.perf_counter(), time.process_time()
+    con = connect()
+    source = read_json_sql(files, {"latency_ms": "DOUBLE"})
+    (count,) = con.execute(f"SELECT count(latency_ms) FROM {source}").fetchone()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"records": count, "seconds": seconds, "cpu": cpu}))
 
 
 def child_pandas(files: list[str]) -> None:
     import pandas as pd
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     frame = pd.concat(pd.read_json(f, lines=True) for f in files)
     frame["failed"] = frame["status"] == "error"
     grouped = frame.groupby(["model_id", "model_version"])
@@ -131,17 +148,15 @@ def child_pandas(files: list[str]) -> None:
         lambda g: 1000 * g["latency_ms"].cov(g["input_token_count"]) / g["input_token_count"].var()
     )
     table["r_out"] = grouped.apply(lambda g: g["latency_ms"].corr(g["output_token_count"]))
-    seconds = time.perf_counter() - start
-    print(
-        json.dumps({"groups": len(table), "records": int(table["calls"].sum()), "seconds": seconds})
-    )
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"records": int(table["calls"].sum()), "seconds": seconds, "cpu": cpu}))
 
 
 def measure(argv: list[str], repeat: int, shell: bool = False) -> tuple[float, float, float]:
-    """Best of ``repeat`` runs of a child: wall seconds, in-process seconds (the work
-    without interpreter start and imports; wall for jq), and CPU seconds (user +
-    system of the child and its threads, which waiting for a busy machine's cores
-    does not inflate)."""
+    """Best of ``repeat`` runs of a child: wall seconds, work seconds (without
+    interpreter start and imports, as the child measured it; wall for jq), and work
+    CPU seconds (user + system of all its threads, which waiting for a busy machine's
+    cores does not inflate; for jq, of the whole pipeline)."""
     best, inner, cpu = float("inf"), float("inf"), float("inf")
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -154,12 +169,14 @@ def measure(argv: list[str], repeat: int, shell: bool = False) -> tuple[float, f
         if result.returncode != 0:
             raise RuntimeError(result.stderr.decode(errors="replace")[-2000:])
         best = min(best, elapsed)
-        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        cpu = min(cpu, used)
         try:
-            inner = min(inner, float(json.loads(result.stdout)["seconds"]))
+            report = json.loads(result.stdout)
+            inner = min(inner, float(report["seconds"]))
+            cpu = min(cpu, float(report["cpu"]))
         except (ValueError, KeyError, TypeError):
             inner = min(inner, elapsed)
+            used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            cpu = min(cpu, used)
     return best, inner, cpu
 
 
@@ -167,7 +184,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=("inferlog", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--repeat-fast",
+        type=int,
+        default=7,
+        help="runs of the inferlog cases, which take about a second (best of them counts)",
+    )
+    parser.add_argument("--no-peers", action="store_true", help="leave out pandas and jq")
+    parser.add_argument("--child", choices=("inferlog", "pandas", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--memory-limit", default=None, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,6 +200,9 @@ def main() -> int:
         return 0
     if args.child == "pandas":
         child_pandas(args.files)
+        return 0
+    if args.child == "floor":
+        child_floor(args.files)
         return 0
 
     directory = Path(tempfile.mkdtemp(prefix="inferlog-bench-stats-"))
@@ -203,9 +230,23 @@ def main() -> int:
         me = [sys.executable, __file__]
         cases: list[tuple[str, list[str], int, bool]] = [
             ("inferlog stats (DuckDB)", [*me, "--child", "inferlog", *files], args.records, False),
-            ("pandas read_json + groupby", [*me, "--child", "pandas", *files], args.records, False),
+            (
+                "floor: DuckDB read_json of one field, no statistics",
+                [*me, "--child", "floor", *files],
+                args.records,
+                False,
+            ),
         ]
-        if shutil.which("jq"):
+        if not args.no_peers:
+            cases.append(
+                (
+                    "pandas read_json + groupby",
+                    [*me, "--child", "pandas", *files],
+                    args.records,
+                    False,
+                ),
+            )
+        if shutil.which("jq") and not args.no_peers:
             plain = f"cat {files[1]}"
             zipped = f"zcat {files[0]}"
             cases.append(
@@ -232,21 +273,24 @@ def main() -> int:
         ]
         results = []
         for name, argv, count, shell in cases:
-            # Peak RSS is per child: measure each case in a fresh parent-side count.
-            wall, seconds, cpu = measure(argv, args.repeat, shell=shell)
+            load = os.getloadavg()[0]
+            fast = "--child" in argv and "pandas" not in argv
+            wall, seconds, cpu = measure(argv, args.repeat_fast if fast else args.repeat, shell)
             rss = child_peak(argv, shell)
-            results.append((name, count, wall, seconds, cpu, rss))
+            runs = args.repeat_fast if fast else args.repeat
+            results.append((name, count, runs, seconds, cpu, wall, rss, load))
         base = results[0][3]
         print(
-            f"| tool | records | work, best of {args.repeat} (s) | records / s | "
-            "time ratio to inferlog | wall incl. start (s) | CPU incl. start (s) | "
-            "peak RSS (MiB) |"
+            "| tool | records | runs | work, best (s) | records / s | time ratio to inferlog | "
+            "work CPU (s) | records / CPU s | wall incl. start (s) | peak RSS (MiB) | "
+            "load before |"
         )
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, count, wall, seconds, cpu, rss in results:
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, count, runs, seconds, cpu, wall, rss, load in results:
             print(
-                f"| {name} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} | "
-                f"{seconds / base:.2f} | {wall:.2f} | {cpu:.2f} | {rss:.0f} |"
+                f"| {name} | {count:,} | {runs} | {seconds:.2f} | {count / seconds:,.0f} | "
+                f"{seconds / base:.2f} | {cpu:.2f} | {count / cpu:,.0f} | {wall:.2f} | "
+                f"{rss:.0f} | {load:.1f} |"
             )
         print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     finally:

@@ -11,7 +11,7 @@ from typing import Any
 from inferlog._spill import spill_records
 from tests.test_reader import BASE, stamp, write
 
-__all__ = ["BASE", "call", "mixed_calls", "stamp", "write", "write_spill"]
+__all__ = ["BASE", "access_record", "call", "mixed_calls", "stamp", "write", "write_spill"]
 
 
 def call(
@@ -48,6 +48,18 @@ def call(
         record["sample_rate"] = sample_rate
     record.update(extra)
     return record
+
+
+def access_record(index: int, **extra: Any) -> dict[str, Any]:
+    """An access record with a latency: never an inference call (it names no model)."""
+    return {
+        "timestamp": stamp(index),
+        "level": "INFO",
+        "logger": "inferlog.access",
+        "message": "POST /x",
+        "latency_ms": 99.0,
+        **extra,
+    }
 
 
 def write_spill(path: Path, records: Iterable[dict[str, Any]]) -> Path:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inferlog.analysis.errors import InputError
 from inferlog.analysis.selection import FieldFilter, FieldRef, TimeWindow, parse_time
 from inferlog.analysis.sql import StatsSpec
 from inferlog.analysis.stats import compute_stats, group_label
-from tests.analysis_logs import call, mixed_calls, stamp, write, write_spill
+from tests.analysis_logs import access_record, call, mixed_calls, stamp, write, write_spill
 
 pytest.importorskip("duckdb")
 
@@ -168,15 +172,7 @@ def test_otel_field_names_are_read_with_schema_otel(tmp_path: Path) -> None:
 
 
 def test_access_records_and_plain_messages_are_not_calls(tmp_path: Path) -> None:
-    access = {
-        "timestamp": stamp(1),
-        "level": "INFO",
-        "logger": "inferlog.access",
-        "message": "POST /x",
-        "latency_ms": 99.0,
-        "status": "ok",
-        "status_code": 200,
-    }
+    access = access_record(1, status="ok", status_code=200)
     chatter = {"timestamp": stamp(2), "level": "INFO", "logger": "app", "message": "hello"}
     write(tmp_path / "app.jsonl", [access, chatter, call(3, latency=5.0)])
     result = compute_stats(str(tmp_path), StatsSpec(by=()))
@@ -188,3 +184,88 @@ def test_missing_paths_are_input_errors(tmp_path: Path) -> None:
         compute_stats(str(tmp_path / "nope.jsonl"))
     with pytest.raises(InputError, match="no file matches"):
         compute_stats(str(tmp_path / "*.jsonl"))
+
+
+def same_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` for comparing: sums may add up in another order, picked values may not."""
+    exact = ("records", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+    return [
+        {
+            k: v if k in exact or not isinstance(v, float) else pytest.approx(v, rel=1e-9)
+            for k, v in row.items()
+        }
+        for row in rows
+    ]
+
+
+calls_strategy = st.lists(
+    st.builds(
+        lambda i, version, latency, tokens_in, status, rate: call(
+            i,
+            version=version,
+            latency=latency,
+            tokens_in=tokens_in,
+            tokens_out=None if tokens_in is None else tokens_in // 3 + 1,
+            status=status,
+            sample_rate=rate,
+        ),
+        i=st.integers(0, 10_000),
+        version=st.sampled_from(["1.0", "2.0", "3.0"]),
+        latency=st.floats(0, 10_000, allow_nan=False).map(lambda x: round(x, 3)),
+        tokens_in=st.none() | st.integers(0, 5_000),
+        status=st.sampled_from(["ok", "ok", "error"]),
+        rate=st.sampled_from([None, 1.0, 0.5, 0.25, 0.1]),
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(calls=calls_strategy, cut=st.integers(0, 80), torn=st.booleans())
+def test_a_gzip_and_plain_mix_gives_the_figures_of_one_plain_file(
+    calls: list[dict[str, Any]], cut: int, torn: bool
+) -> None:
+    tail = '{"timestamp": "2027-01-15T08:0' if torn else ""
+    with tempfile.TemporaryDirectory() as directory:
+        one, mix = Path(directory, "one"), Path(directory, "mix")
+        one.mkdir()
+        mix.mkdir()
+        write(one / "app.jsonl", calls, tail=tail)
+        write(mix / "app.20270115T080000.000000Z.jsonl.gz", calls[:cut], tail=tail)
+        write(mix / "app.jsonl", calls[cut:])
+        alone, mixed = compute_stats(str(one)), compute_stats(str(mix))
+    assert same_rows(mixed.rows) == alone.rows
+    assert (mixed.records, mixed.unreadable) == (alone.records, alone.unreadable)
+    assert (alone.records, alone.unreadable) == (len(calls), int(torn))
+    for row in alone.rows:
+        group = [c for c in calls if c["model_version"] == row["model_version"]]
+        latency = [c["latency_ms"] for c in group]
+        weight = [1.0 / c.get("sample_rate", 1.0) for c in group]
+        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+            picked = np.quantile(latency, q, weights=weight, method="inverted_cdf")
+            assert row[f"latency_{name}_ms"] == float(picked)
+
+
+def test_torn_and_invalid_lines_in_a_gzip_file_are_counted(tmp_path: Path) -> None:
+    calls = [call(i, latency=float(i + 1)) for i in range(8)]
+    text = "".join(json.dumps(c) + "\n" for c in calls[:4]) + "not json\n[1, 2]\n"
+    text += "".join(json.dumps(c) + "\n" for c in calls[4:]) + '{"timestamp": "2027-01-15T08:0'
+    path = tmp_path / "app.20270115T080000.000000Z.jsonl.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    write(tmp_path / "app.jsonl", [call(9, latency=20.0)], tail="garbage\n")
+    result = compute_stats(str(tmp_path), StatsSpec(by=()))
+    assert [(Path(r.path).name, r.records, r.unreadable, r.note) for r in result.files] == [
+        ("app.20270115T080000.000000Z.jsonl.gz", 8, 3, ""),
+        ("app.jsonl", 1, 1, ""),
+    ]
+    assert (result.rows[0]["records"], result.rows[0]["latency_p50_ms"]) == (9, 5.0)
+
+
+def test_a_window_over_gzip_and_plain_files_selects_by_time(tmp_path: Path) -> None:
+    calls = mixed_calls(300, seed=3)
+    write(tmp_path / "app.20270115T080000.000000Z.jsonl.gz", calls[:150])
+    write(tmp_path / "app.jsonl", calls[150:])
+    window = TimeWindow(since=parse_time(stamp(120)), until=parse_time(stamp(180)))
+    (row,) = compute_stats(str(tmp_path), StatsSpec(by=(), window=window)).rows
+    assert_figures(row, calls[120:180])

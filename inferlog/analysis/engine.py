@@ -40,6 +40,7 @@ __all__ = [
     "account",
     "connect",
     "duckdb_module",
+    "fans_out",
     "load_records",
     "materialize",
     "quote_identifier",
@@ -66,6 +67,23 @@ def duckdb_module() -> ModuleType:
     except ImportError as err:
         raise MissingExtraError("duckdb", "analysis") from err
     return duckdb  # type: ignore[no-any-return]
+
+
+#: The first DuckDB release that streams one scan into every query reading it.
+_FAN_OUT_RELEASE: Final = (2, 0)
+
+
+def fans_out() -> bool:
+    """Whether this DuckDB streams a scan shared by several aggregations (2.0 and later).
+
+    Older releases first store all the rows of a common table expression read more
+    than once, so memory would grow with the logs.
+    """
+    release = duckdb_module().__version__.split(".")[:2]
+    try:
+        return tuple(int(part) for part in release) >= _FAN_OUT_RELEASE
+    except ValueError:  # pragma: no cover - a development build's version string
+        return False
 
 
 def connect(*, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None) -> Any:
@@ -107,7 +125,8 @@ def read_json_sql(files: Sequence[str] | str, columns: Mapping[str, str]) -> str
     )
     return (
         f"read_json({source}, format = 'newline_delimited', columns = {{{spec}}}, "
-        f"ignore_errors = true, maximum_object_size = {_MAX_OBJECT_BYTES}, filename = true)"
+        f"records = true, ignore_errors = true, maximum_object_size = {_MAX_OBJECT_BYTES}, "
+        "filename = true)"
     )
 
 

@@ -13,11 +13,12 @@ computed the same way:
   input (and output) token counts, and the least-squares slope in ms per 1,000 tokens,
   over the calls that logged token counts.
 
-The query first sums the calls per group and distinct latency (:func:`cells_sql`),
-in one streaming pass; everything else is computed from those sums
-(:func:`stats_from_cells_sql`). Its memory therefore grows with the number of
-distinct latencies (inferlog writes them to the microsecond), not with the number of
-records, and DuckDB spills even that to disk beyond its memory limit.
+The query reads the records once (:func:`parts_sql`), summing the calls per group
+(every sum the rates, means and token relation need) and, for the quantiles, the
+weight of the calls per group and distinct latency (a *cell*); the statistics follow
+from those parts (:func:`stats_from_parts_sql`). Its memory therefore grows with the
+number of distinct latencies (inferlog writes them to the microsecond), not with the
+number of records, and DuckDB spills even that to disk beyond its memory limit.
 """
 
 from __future__ import annotations
@@ -35,15 +36,18 @@ from inferlog.analysis.selection import FieldFilter, FieldRef, TimeWindow
 __all__ = [
     "BIGQUERY",
     "DUCKDB",
+    "PART_CELL",
+    "PART_FILE",
+    "PART_GROUP",
     "QUANTILES",
     "STAT_COLUMNS",
     "TOKEN_FIELDS",
     "Dialect",
     "StatsSpec",
     "calls_sql",
-    "cells_sql",
+    "parts_sql",
     "source_columns",
-    "stats_from_cells_sql",
+    "stats_from_parts_sql",
     "stats_sql",
 ]
 
@@ -158,7 +162,6 @@ class StatsSpec:
 def source_columns(spec: StatsSpec) -> dict[str, str]:
     """The fields (as named in the records) and DuckDB types the stats query reads."""
     columns = {
-        spec.field(schema.TIMESTAMP): "TIMESTAMPTZ",
         spec.field(schema.MODEL_ID): "VARCHAR",
         spec.field(schema.LATENCY_MS): "DOUBLE",
         spec.field(schema.STATUS): "VARCHAR",
@@ -166,6 +169,9 @@ def source_columns(spec: StatsSpec) -> dict[str, str]:
     }
     for _, field in TOKEN_FIELDS:
         columns[spec.field(field)] = "DOUBLE"
+    if spec.window.since is not None or spec.window.until is not None:
+        # Parsed only for a window: reading it as a time costs more than as text.
+        columns[spec.field(schema.TIMESTAMP)] = "TIMESTAMPTZ"
     for ref in (*spec.by, *(f.field for f in spec.filters)):
         columns.setdefault(spec.field(ref.root), ref.column_type())
     return columns
@@ -190,12 +196,18 @@ def calls_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
     return _rows_sql(spec, source, dialect) + f"\n  WHERE {_call_condition(spec, dialect)}"
 
 
-def _rows_sql(spec: StatsSpec, source: str, dialect: Dialect, extra: Sequence[str] = ()) -> str:
+def _weight(spec: StatsSpec, dialect: Dialect) -> str:
+    rate = dialect.number(spec.field(schema.SAMPLE_RATE))
+    return f"CASE WHEN {rate} > 0 AND {rate} <= 1 THEN 1.0 / {rate} ELSE 1.0 END"
+
+
+def _rows_sql(
+    spec: StatsSpec, source: str, dialect: Dialect, extra: Sequence[str] = (), weight: str = ""
+) -> str:
     groups = [
         f"{dialect.text(spec.ref(ref))} AS {alias}"
         for ref, alias in zip(spec.by, spec.group_aliases(), strict=True)
     ]
-    rate = dialect.number(spec.field(schema.SAMPLE_RATE))
     status = dialect.text(FieldRef(spec.field(schema.STATUS)))
     columns = [
         *groups,
@@ -204,63 +216,155 @@ def _rows_sql(spec: StatsSpec, source: str, dialect: Dialect, extra: Sequence[st
             f"{dialect.number(spec.field(field))} AS {short}_tokens"
             for short, field in TOKEN_FIELDS
         ),
-        f"CASE WHEN {rate} > 0 AND {rate} <= 1 THEN 1.0 / {rate} ELSE 1.0 END AS w",
+        f"{weight or _weight(spec, dialect)} AS w",
         f"CASE WHEN {status} = 'error' THEN 1.0 ELSE 0.0 END AS failed",
         *extra,
     ]
     return "  SELECT\n    " + ",\n    ".join(columns) + f"\n  FROM {source}"
 
 
-def cells_sql(
+def _group_sums() -> list[tuple[str, str]]:
+    """(alias, SQL) of the sums per group every statistic but the quantiles follows from.
+
+    They read the calls of :func:`_rows_sql`, where ``w`` is NULL on a row that is not
+    a call (so that it adds to no sum).
+    """
+    sums = [
+        ("records", "COUNT(w)"),
+        ("w", "SUM(w)"),
+        ("failed_w", "SUM(w * failed)"),
+        ("latency_wsum", "SUM(w * latency_ms)"),
+    ]
+    for short, _ in TOKEN_FIELDS:
+        x, has = f"{short}_tokens", f"{short}_tokens IS NOT NULL"
+        sums += [
+            (f"{short}_w", f"SUM(CASE WHEN {has} THEN w END)"),
+            (f"{short}_x", f"SUM(w * {x})"),
+            (f"{short}_xx", f"SUM(w * {x} * {x})"),
+            (f"{short}_y", f"SUM(CASE WHEN {has} THEN w * latency_ms END)"),
+            (f"{short}_yy", f"SUM(CASE WHEN {has} THEN w * latency_ms * latency_ms END)"),
+            (f"{short}_xy", f"SUM(w * {x} * latency_ms)"),
+        ]
+    return sums
+
+
+#: The kinds of row of :func:`parts_sql`, in its ``part`` column.
+PART_FILE: Final = "file"
+PART_GROUP: Final = "group"
+PART_CELL: Final = "cell"
+_IS_GROUP: Final = f" WHERE part = '{PART_GROUP}'"
+
+
+def parts_sql(
     spec: StatsSpec,
     source: str,
     dialect: Dialect = DUCKDB,
     *,
     per_file: str | None = None,
     unreadable: str | None = None,
+    fan_out: bool = True,
 ) -> str:
-    """Weighted sums of the calls per group and distinct latency (a *cell*).
+    """One pass over ``source`` summing the selected calls into *parts*.
 
-    Every statistic follows from these sums (quantiles from the cells' cumulative
-    weight), and there are at most as many cells per group as distinct latencies,
-    however many records there are. With ``per_file`` (the column holding each row's
-    file), the same scan also yields one row per file (``file_row`` true) counting its
-    ``lines`` and ``bad`` ones (``unreadable``, an SQL condition).
+    A ``group`` row holds the weighted sums of a group's calls (:func:`_group_sums`);
+    a ``cell`` row the weight ``cell_w`` of the group's calls with one distinct
+    latency, from which the exact quantiles follow (cumulative weight) with at most as
+    many cells per group as distinct latencies, however many records there are. With
+    ``per_file`` (the column holding each row's file), a ``file`` row per file also
+    counts its ``lines`` and ``bad`` ones (``unreadable``, an SQL condition).
+
+    ``fan_out`` writes the aggregations as a ``UNION ALL`` over one shared scan,
+    which DuckDB 2.0 and later stream to every aggregation at once; without it, one
+    ``GROUPING SETS`` aggregation (slower: it keeps every sum for every cell), for
+    older releases, which would hold the shared scan's rows in memory.
     """
-    keys = [*spec.group_aliases(), "latency_ms"]
+    ctes = _parts_ctes(spec, source, dialect, per_file, unreadable, fan_out=fan_out)
+    return f"WITH {ctes}\nSELECT * FROM parts"
+
+
+def _parts_ctes(
+    spec: StatsSpec,
+    source: str,
+    dialect: Dialect,
+    per_file: str | None = None,
+    unreadable: str | None = None,
+    *,
+    fan_out: bool = True,
+) -> str:
+    """The common table expressions of :func:`parts_sql`, the last one ``parts``."""
+    aliases = spec.group_aliases()
     is_call = _call_condition(spec, dialect)
-    extra = [f"CASE WHEN {is_call} THEN 1 ELSE 0 END AS c"]
-    if per_file is not None:
-        extra += [f"{per_file} AS file", f"CASE WHEN {unreadable} THEN 1 ELSE 0 END AS bad"]
-    rows = _rows_sql(spec, source, dialect, extra)
+    sums = _group_sums()
+    cells = [*aliases, "latency_ms"]
     if per_file is None:
-        rows += f"\n  WHERE {is_call}"
-    sums = [
-        "SUM(c) AS records",
-        "SUM(c * w) AS w",
-        "SUM(c * w * failed) AS failed_w",
-    ]
-    for short, _ in TOKEN_FIELDS:
-        x = f"{short}_tokens"
-        sums += [
-            f"SUM(CASE WHEN c = 1 AND {x} IS NOT NULL THEN w END) AS {short}_w",
-            f"SUM(c * w * {x}) AS {short}_x",
-            f"SUM(c * w * {x} * {x}) AS {short}_xx",
+        rows = _rows_sql(spec, source, dialect) + f"\n  WHERE {is_call}"
+    else:
+        extra = [f"{per_file} AS file", f"CASE WHEN {unreadable} THEN 1 ELSE 0 END AS bad"]
+        weight = f"CASE WHEN {is_call} THEN {_weight(spec, dialect)} END"
+        rows = _rows_sql(spec, source, dialect, extra, weight)
+    # Every part has every column; each fills its own and leaves the others NULL.
+    columns: dict[str, dict[str, str]] = {
+        PART_FILE: {"file": "", "lines": "COUNT(*)", "bad": "SUM(bad)"},
+        PART_GROUP: {**dict.fromkeys(aliases, ""), **dict(sums)},
+        PART_CELL: {**dict.fromkeys(cells, ""), "cell_w": "SUM(w)"},
+    }
+    keys = {PART_FILE: ["file"], PART_GROUP: aliases, PART_CELL: cells}
+    if per_file is None:
+        del columns[PART_FILE], keys[PART_FILE]
+    names = list(dict.fromkeys(name for part in columns.values() for name in part))
+    if not fan_out:
+        return f"parts AS (\n{_grouping_sets_sql(rows, columns, keys, names)}\n)"
+    union = _union(
+        [
+            (
+                {"part": f"'{part}'", **own},
+                "calls" if part == PART_FILE or per_file is None else "calls WHERE w IS NOT NULL",
+                keys[part],
+            )
+            for part, own in columns.items()
+        ],
+        ["part", *names],
+    ).replace("\n", "\n  ")
+    return f"calls AS (\n{rows}\n),\nparts AS (\n  {union}\n)"
+
+
+def _union(selects: Sequence[tuple[dict[str, str], str, Sequence[str]]], names: list[str]) -> str:
+    """``UNION ALL`` of aggregations, each ``(columns, FROM clause, GROUP BY keys)``.
+
+    Every select lists ``names`` in order: its own ``columns`` (an empty expression
+    is the column itself), NULL for the others.
+    """
+    parts = []
+    for own, source, keys in selects:
+        values = [
+            (f"{own[name]} AS {name}" if own[name] else name) if name in own else f"NULL AS {name}"
+            for name in names
         ]
-    head, group_by = keys, f"GROUP BY {', '.join(keys)}"
-    if per_file is not None:
-        # One scan for both: one row per file (file_row) besides the cells. Rows that
-        # are not calls make cells with records = 0 (c is 0), which stats skip.
-        head = ["file", "GROUPING(file) = 0 AS file_row", *keys]
-        sums += ["COUNT(*) AS lines", "SUM(bad) AS bad"]
-        group_by = f"GROUP BY GROUPING SETS ((file), ({', '.join(keys)}))"
+        group_by = f"\nGROUP BY {', '.join(keys)}" if keys else ""
+        parts.append("SELECT\n  " + ",\n  ".join(values) + f"\nFROM {source}{group_by}")
+    return "\nUNION ALL\n".join(parts)
+
+
+def _grouping_sets_sql(
+    rows: str, columns: dict[str, dict[str, str]], keys: dict[str, list[str]], names: list[str]
+) -> str:
+    """:func:`parts_sql` as one ``GROUPING SETS`` aggregation.
+
+    Every set computes every sum: a part's columns are read from its own rows only.
+    A row that is not a call (``w`` NULL) makes a cell of NULL weight, which never
+    counts, and a group of no records, which is left out.
+    """
+    part = "CASE "
+    if PART_FILE in columns:
+        part += f"WHEN GROUPING(file) = 0 THEN '{PART_FILE}' "
+    part += f"WHEN GROUPING(latency_ms) = 1 THEN '{PART_GROUP}' ELSE '{PART_CELL}' END"
+    every = {name: own[name] for own in columns.values() for name in own}
+    values = [f"{part} AS part", *(f"{every[n]} AS {n}" if every[n] else n for n in names)]
+    sets = ", ".join("(" + ", ".join(k) + ")" for k in keys.values())
     return (
         "SELECT\n  "
-        + ",\n  ".join([*head, *sums])
-        + "\nFROM (\n"
-        + rows.replace("\n", "\n  ")
-        + "\n) AS calls\n"
-        + group_by
+        + ",\n  ".join(values)
+        + f"\nFROM (\n{rows}\n) AS calls\nGROUP BY GROUPING SETS ({sets})"
     )
 
 
@@ -290,32 +394,31 @@ def _ordered(relation: list[str]) -> list[str]:
     return [by_alias[name] for name in STAT_COLUMNS if name in by_alias]
 
 
-def stats_from_cells_sql(spec: StatsSpec, cells: str, *, prefix: str = "WITH ") -> str:
-    """The statistics per group from the cells of :func:`cells_sql` in ``cells``."""
+def stats_from_parts_sql(spec: StatsSpec, parts: str, *, prefix: str = "WITH ") -> str:
+    """The statistics per group from the group and cell rows of :func:`parts_sql` in ``parts``."""
     aliases = spec.group_aliases()
+    keys = dict.fromkeys(aliases, "")
     partition = f"PARTITION BY {', '.join(aliases)} " if aliases else ""
-    group_by = f"GROUP BY {', '.join(aliases)}" if aliases else ""
-    order_by = f"ORDER BY {', '.join(aliases)}" if aliases else ""
+    group_by = f"GROUP BY {', '.join(aliases)}\n  " if aliases else ""
+    order_by = f"ORDER BY {', '.join(aliases)}\n" if aliases else ""
+    quantiles = {
+        f"latency_{name}_ms": f"MIN(CASE WHEN cum_w >= {fraction} * total_w THEN latency_ms END)"
+        for name, fraction in QUANTILES
+    }
+    group_sums = [name for name, _ in _group_sums()]
+    pieces = _union(
+        [
+            ({**keys, **quantiles}, "ranked", aliases),
+            ({**keys, **dict.fromkeys(group_sums, "")}, f"{parts} AS parts{_IS_GROUP}", ()),
+        ],
+        [*aliases, *group_sums, *quantiles],
+    ).replace("\n", "\n  ")
+    renamed = {"w": "calls", "failed_w": "failed_calls"}
     sums = [
         *aliases,
-        "SUM(records) AS records",
-        "SUM(w) AS calls",
-        "SUM(failed_w) AS failed_calls",
-        *(
-            f"MIN(CASE WHEN cum_w >= {fraction} * total_w THEN latency_ms END) AS latency_{name}_ms"
-            for name, fraction in QUANTILES
-        ),
-        "SUM(w * latency_ms) AS latency_wsum",
+        *(f"SUM({name}) AS {renamed.get(name, name)}" for name in group_sums),
+        *(f"MIN({name}) AS {name}" for name in quantiles),
     ]
-    for short, _ in TOKEN_FIELDS:
-        sums += [
-            f"SUM({short}_w) AS {short}_w",
-            f"SUM({short}_x) AS {short}_x",
-            f"SUM({short}_xx) AS {short}_xx",
-            f"SUM({short}_w * latency_ms) AS {short}_y",
-            f"SUM({short}_w * latency_ms * latency_ms) AS {short}_yy",
-            f"SUM({short}_x * latency_ms) AS {short}_xy",
-        ]
     means = [
         f"{short}_{part} / NULLIF({short}_w, 0) AS {short}_m{part}"
         for short, _ in TOKEN_FIELDS
@@ -328,21 +431,25 @@ def stats_from_cells_sql(spec: StatsSpec, cells: str, *, prefix: str = "WITH ") 
         "records",
         "calls",
         "failed_calls / calls AS error_rate",
-        *(f"latency_{name}_ms" for name, _ in QUANTILES),
+        *quantiles,
         "latency_wsum / calls AS latency_mean_ms",
         *_ordered(relation),
     ]
     indent = ",\n    "
+    # The window sorts the cells alone (a few columns), not the wide group rows.
     return (
-        f"{prefix}ranked AS (\n  SELECT *,\n"
-        f"    SUM(w) OVER ({partition}ORDER BY latency_ms ROWS BETWEEN UNBOUNDED PRECEDING "
-        "AND CURRENT ROW) AS cum_w,\n"
-        f"    SUM(w) OVER ({partition.rstrip()}) AS total_w\n"
-        f"  FROM {cells} AS cells\n  WHERE records > 0\n),\n"
-        "sums AS (\n  SELECT\n    " + indent.join(sums) + f"\n  FROM ranked\n  {group_by}\n),\n"
+        f"{prefix}ranked AS (\n  SELECT\n    "
+        + indent.join([*aliases, "latency_ms"])
+        + f",\n    SUM(cell_w) OVER ({partition}ORDER BY latency_ms ROWS BETWEEN UNBOUNDED "
+        "PRECEDING AND CURRENT ROW) AS cum_w,\n"
+        f"    SUM(cell_w) OVER ({partition.rstrip()}) AS total_w\n"
+        f"  FROM {parts} AS parts\n  WHERE part = '{PART_CELL}'\n),\n"
+        f"pieces AS (\n  {pieces}\n),\n"
+        "sums AS (\n  SELECT\n    " + indent.join(sums) + "\n  FROM pieces\n  "
+        f"{group_by}HAVING SUM(records) > 0\n),\n"
         "means AS (\n  SELECT *,\n    " + indent.join(means) + "\n  FROM sums\n),\n"
         "spread AS (\n  SELECT *,\n    " + indent.join(spread) + "\n  FROM means\n)\n"
-        "SELECT\n  " + ",\n  ".join(final) + f"\nFROM spread\n{order_by}\n"
+        "SELECT\n  " + ",\n  ".join(final) + f"\nFROM spread\n{order_by}"
     )
 
 
@@ -352,5 +459,5 @@ def stats_sql(spec: StatsSpec, source: str, dialect: Dialect = DUCKDB) -> str:
     ``source`` is what the query reads ``FROM`` (a ``read_json(...)`` call, a
     BigQuery table name).
     """
-    cells = cells_sql(spec, source, dialect).replace("\n", "\n  ")
-    return stats_from_cells_sql(spec, "cells", prefix=f"WITH cells AS (\n  {cells}\n),\n")
+    ctes = _parts_ctes(spec, source, dialect)
+    return stats_from_parts_sql(spec, "parts", prefix=f"WITH {ctes},\n")

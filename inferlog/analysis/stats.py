@@ -1,9 +1,9 @@
 """``inferlog stats``: per group, calls, error rate, latency quantiles, the token relation.
 
-:func:`compute_stats` reads the files once, in DuckDB, into the small table of
-per-latency sums of :func:`~inferlog.analysis.sql.cells_sql` (which also counts each
-file's lines and unreadable lines), and computes the statistics from it; how each
-figure is defined is documented in :mod:`~inferlog.analysis.sql`.
+:func:`compute_stats` reads the files once, in DuckDB, into the small table of sums
+of :func:`~inferlog.analysis.sql.parts_sql` (which also counts each file's lines and
+unreadable lines), and computes the statistics from it; how each figure is defined
+is documented in :mod:`~inferlog.analysis.sql`.
 """
 
 from __future__ import annotations
@@ -18,22 +18,24 @@ from inferlog.analysis.engine import (
     FileReport,
     account,
     connect,
+    fans_out,
     materialize,
     read_json_sql,
 )
 from inferlog.analysis.sources import resolve_paths
 from inferlog.analysis.sql import (
+    PART_FILE,
     STAT_COLUMNS,
     StatsSpec,
-    cells_sql,
+    parts_sql,
     source_columns,
-    stats_from_cells_sql,
+    stats_from_parts_sql,
 )
 
-__all__ = ["CELLS_TABLE", "StatsResult", "compute_stats", "group_label", "run_query"]
+__all__ = ["PARTS_TABLE", "StatsResult", "compute_stats", "group_label", "run_query"]
 
-#: Temporary table of the per-group, per-latency sums.
-CELLS_TABLE = "inferlog_cells"
+#: Temporary table of the per-file counts and the per-group and per-latency sums.
+PARTS_TABLE = "inferlog_parts"
 
 
 @dataclass
@@ -45,7 +47,7 @@ class StatsResult:
     #: One dict per group, keyed by ``columns``.
     rows: list[dict[str, Any]]
     files: list[FileReport] = field(default_factory=list)
-    #: The query that computed ``rows`` from the per-latency sums.
+    #: The query that computed ``rows`` from the sums (:data:`PARTS_TABLE`).
     sql: str = ""
 
     @property
@@ -98,17 +100,23 @@ def compute_stats(
     try:
         reports, originals = materialize(
             con,
-            CELLS_TABLE,
+            PARTS_TABLE,
             files,
             columns,
-            lambda source: cells_sql(
-                spec, source, per_file=FILENAME_COLUMN, unreadable=UNREADABLE_SQL
+            lambda source: parts_sql(
+                spec,
+                source,
+                per_file=FILENAME_COLUMN,
+                unreadable=UNREADABLE_SQL,
+                fan_out=fans_out(),
             ),
             on_progress=on_progress,
         )
-        counts = con.execute(f"SELECT file, lines, bad FROM {CELLS_TABLE} WHERE file_row")
+        counts = con.execute(
+            f"SELECT file, lines, bad FROM {PARTS_TABLE} WHERE part = '{PART_FILE}'"
+        )
         files_read = account(reports, originals, counts.fetchall())
-        sql = stats_from_cells_sql(spec, f"(SELECT * FROM {CELLS_TABLE} WHERE NOT file_row)")
+        sql = stats_from_parts_sql(spec, PARTS_TABLE)
         rows = run_query(con, sql)
         if plot_path:
             from inferlog.analysis.plot import draw_stats_plot
