@@ -31,7 +31,7 @@ QUICK: dict[str, list[str]] = {
     "bench_queue.py": ["-n", "20000"],
     "bench_redaction.py": ["-n", "1000", "--repeats", "5"],
     "bench_sampling.py": ["--repeats", "20"],
-    "bench_stats.py": ["--records", "200000", "--repeat", "1"],
+    "bench_stats.py": ["--records", "200000", "--repeat", "1", "--repeat-fast", "2"],
 }
 
 
