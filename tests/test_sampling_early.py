@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 from typing import Any
 
@@ -172,3 +173,65 @@ def test_configure_hands_out_its_sampling_filter(tmp_path: Any) -> None:
             assert not log.skips(logging.ERROR)
     finally:
         inferlog.shutdown()
+
+
+def test_from_logger_finds_the_queues_filter_in_a_dictconfig_pipeline(tmp_path: Any) -> None:
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {
+                "context": {"()": "inferlog.ContextFilter"},
+                "sampling": {"()": "inferlog.SamplingFilter", "rate": 0.0},
+            },
+            "handlers": {
+                "file": {
+                    "()": "inferlog.handlers.RotatingJsonFileHandler",
+                    "filename": str(tmp_path / "app.jsonl"),
+                },
+                "queue": {
+                    "()": "inferlog.QueueHandler",
+                    "handlers": ["file"],
+                    "filters": ["context", "sampling"],
+                },
+                "alerts": {"class": "logging.NullHandler", "level": "WARNING"},
+            },
+            "loggers": {
+                "early.dict": {"level": "INFO", "handlers": ["queue", "alerts"], "propagate": False}
+            },
+        }
+    )
+    queue = logging.getLogger("early.dict").handlers[0]
+    try:
+        log = SampledLogger.from_logger("early.dict")
+        assert queue.filters[1] is log.sampling
+        with request_context(request_id="req-1"):
+            assert log.skips(logging.INFO)
+            assert not log.skips(logging.WARNING)
+    finally:
+        queue.close()
+
+
+def test_from_logger_refuses_a_handler_that_would_lose_skipped_records() -> None:
+    logger, _, sampling = _pipeline("early.refuse", rate=0.5)
+    bare = logging.NullHandler()
+    logger.addHandler(bare)
+    with pytest.raises(ValueError, match=r"NullHandler.*would lose the records"):
+        SampledLogger.from_logger(logger)
+    bare.setLevel(logging.WARNING)  # it never sees what the adapter skips
+    assert SampledLogger.from_logger(logger).sampling is sampling
+    other = logging.NullHandler()
+    other.addFilter(SamplingFilter(rate=0.5))
+    logger.addHandler(other)
+    with pytest.raises(ValueError, match="carry 2 SamplingFilters"):
+        SampledLogger.from_logger(logger)
+
+
+def test_from_logger_takes_the_loggers_own_filter_and_refuses_none() -> None:
+    logger = logging.getLogger("early.own")
+    logger.addHandler(logging.NullHandler())
+    with pytest.raises(ValueError, match="carry 0 SamplingFilters"):
+        SampledLogger.from_logger(logger)
+    own = SamplingFilter(rate=0.5)
+    logger.addFilter(own)
+    assert SampledLogger.from_logger("early.own").sampling is own

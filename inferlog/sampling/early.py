@@ -92,6 +92,54 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         # own rules, nor in rate-limit mode (every kept record spends a token).
         self._exact = type(sampling).decide is _DECIDE and sampling._limiter is None
 
+    @classmethod
+    def from_logger(
+        cls, logger: logging.Logger | str, extra: Mapping[str, object] | None = None
+    ) -> SampledLogger:
+        """An adapter for ``logger`` bound to the sampling filter its records meet.
+
+        For pipelines built with ``logging.config.dictConfig``, where the filter
+        object is not at hand: the one :class:`SamplingFilter` on ``logger`` itself,
+        or else the one that every handler its records reach carries (handlers at
+        ``keep_level`` or above, which never get what the adapter skips, aside).
+        Raises ValueError naming the handler when there is none, or more than one,
+        or when a handler its records reach has none: that handler would lose the
+        records the adapter skipped.
+        """
+        if isinstance(logger, str):
+            logger = logging.getLogger(logger)
+        if not isinstance(logger, logging.Logger):
+            raise TypeError(f"logger must be a logging.Logger or a name, got {logger!r}")
+        own = [f for f in logger.filters if isinstance(f, SamplingFilter)]
+        if len(own) > 1:
+            raise ValueError(f"logger {logger.name!r} has {len(own)} SamplingFilters")
+        if own:
+            return cls(logger, own[0], extra)
+        handlers: list[logging.Handler] = []
+        current: logging.Logger | None = logger
+        while current is not None:
+            handlers.extend(current.handlers)
+            current = current.parent if current.propagate else None
+        carried = {
+            id(f): f for h in handlers for f in h.filters if isinstance(f, SamplingFilter)
+        }
+        if len(carried) != 1:
+            raise ValueError(
+                f"the handlers that records of {logger.name!r} reach carry "
+                f"{len(carried)} SamplingFilters; need exactly one"
+            )
+        (found,) = carried.values()
+        # What the adapter may skip is below this level: a handler above it never
+        # sees such records, and needs no filter.
+        lowest_kept = min(found.keep_level, FAILURE_LEVEL)
+        for handler in handlers:
+            if handler.level < lowest_kept and found not in handler.filters:
+                raise ValueError(
+                    f"records of {logger.name!r} reach handler {handler!r} without its "
+                    f"SamplingFilter: it would lose the records the adapter skipped"
+                )
+        return cls(logger, found, extra)
+
     def skips(self, level: int, extra: Mapping[str, object] | None = None) -> bool:
         """Return True when a call at ``level`` with these ``extra=`` fields would be
         filtered out by the logger's level, or certainly dropped by ``sampling``."""
