@@ -120,9 +120,7 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         while current is not None:
             handlers.extend(current.handlers)
             current = current.parent if current.propagate else None
-        carried = {
-            id(f): f for h in handlers for f in h.filters if isinstance(f, SamplingFilter)
-        }
+        carried = {id(f): f for h in handlers for f in h.filters if isinstance(f, SamplingFilter)}
         if len(carried) != 1:
             raise ValueError(
                 f"the handlers that records of {logger.name!r} reach carry "
