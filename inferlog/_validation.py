@@ -24,18 +24,31 @@ def check_level(name: str, value: int | str) -> int:
     )
 
 
+#: The longest duration any option takes: 100 years. Every interval ends up as a wait
+#: on a lock or a condition, which refuses more than ``threading.TIMEOUT_MAX`` (and on
+#: a thread, that refusal would stop the thread instead of failing at configuration).
+MAX_SECONDS = 100 * 365 * 86_400
+
+
 def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
-    """Return ``value`` as a finite number of seconds, ``>= 0`` (``> 0`` if ``positive``).
+    """Return ``value`` as a finite number of seconds, ``>= 0`` (``> 0`` if ``positive``)
+    and at most :data:`MAX_SECONDS`.
 
     Raises ``ValueError`` naming the option for anything else: strings, booleans,
-    NaN, infinities and negative numbers.
+    NaN, infinities, negative numbers and durations beyond 100 years.
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number) and (number > 0 if positive else number >= 0):
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            number = math.inf
+        if number <= MAX_SECONDS and (number > 0 if positive else number >= 0):
             return number
     bound = "> 0" if positive else ">= 0"
-    raise ValueError(f"{name} must be a finite number of seconds {bound}, got {value!r}")
+    raise ValueError(
+        f"{name} must be a finite number of seconds {bound} and at most {MAX_SECONDS} "
+        f"(100 years), got {value!r}"
+    )
 
 
 def check_count(name: str, value: object, *, minimum: int = 1) -> int:

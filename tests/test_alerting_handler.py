@@ -522,3 +522,12 @@ def test_a_forked_child_watches_its_own_calls(clock: Clock) -> None:
     assert wait_for_child(pid) == 0
     assert events == []  # the parent's own windows are as they were
     handler.close()
+
+
+@pytest.mark.parametrize("option", ["tick_interval", "evaluate_interval"])
+@pytest.mark.parametrize("value", [1e300, float("inf"), -1, True, "5"])
+def test_intervals_no_wait_can_take_are_refused_at_construction(option: str, value: object) -> None:
+    # A tick interval of 1e300 used to be accepted and then stop the dispatcher
+    # thread (Condition.wait: timestamp out of range), silently ending alerts.
+    with pytest.raises(ValueError, match=option):
+        ErrorRateAlertHandler(**{option: value})

@@ -33,7 +33,7 @@ from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
 from inferlog._options import check_callable, check_list, check_names, check_text
 from inferlog._safe import safe_str
-from inferlog._validation import check_level
+from inferlog._validation import check_level, check_seconds
 from inferlog.alerting._state import KeyState
 from inferlog.alerting._worker import BackgroundWorker, call_guarded
 from inferlog.alerting.events import AlertEvent, AlertState
@@ -220,16 +220,9 @@ class ErrorRateAlertHandler(BatchSink):
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise ValueError(f"max_keys must be an integer >= 1, got {max_keys!r}")
         self.max_keys = max_keys
-        for name, value in (
-            ("evaluate_interval", evaluate_interval),
-            ("tick_interval", tick_interval),
-        ):
-            if value is None and name == "tick_interval":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        if tick_interval == 0:
-            raise ValueError("tick_interval must be > 0, or None for no ticks")
+        evaluate_interval = check_seconds("evaluate_interval", evaluate_interval)
+        if tick_interval is not None:
+            tick_interval = check_seconds("tick_interval", tick_interval, positive=True)
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning epoch seconds, got {clock!r}")
         self.evaluate_interval = float(evaluate_interval)

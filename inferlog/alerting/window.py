@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from inferlog._validation import check_seconds
 from inferlog.alerting.sketch import DEFAULT_ACCURACY, QuantileSketch
 
 __all__ = ["Observation", "SlidingWindow", "WindowTotals"]
@@ -95,8 +96,7 @@ class SlidingWindow:
         track_latency: bool = False,
         accuracy: float = DEFAULT_ACCURACY,
     ) -> None:
-        if isinstance(span, bool) or not isinstance(span, (int, float)) or not span > 0:
-            raise ValueError(f"span must be a number of seconds > 0, got {span!r}")
+        span = check_seconds("span", span, positive=True)
         if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
             raise ValueError(f"slices must be an integer >= 1, got {slices!r}")
         self.span = float(span)
