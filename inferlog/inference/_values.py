@@ -63,19 +63,27 @@ def _number(value: object) -> float:
     return number
 
 
+# What a JSON line can carry as a number here: orjson writes ints from -2**63 to
+# 2**64 - 1, and readers (DuckDB, BigQuery) take 64 bits; beyond, it would be a string.
+_INT_RANGE = range(-(2**63), 2**64)
+
+
 def _integer(value: object) -> int:
     if isinstance(value, bool):
         raise Invalid(f"{_quote(value)} is not an integer")
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+    number: int | None = None
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        number = int(value)
+    elif isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
-    raise Invalid(f"{_quote(value)} is not an integer")
+    if number is None:
+        raise Invalid(f"{_quote(value)} is not an integer")
+    if number not in _INT_RANGE:
+        raise Invalid(f"{_quote(value)} does not fit in 64 bits")
+    return number
 
 
 def _count(value: object) -> int:
