@@ -106,6 +106,16 @@ class Matcher:
         return [match.span(g) for g in range(self.groups + 1)]
 
 
+def _compile(detector: Detector, option: str, pattern: str) -> Any:
+    try:
+        return re2.compile(pattern, re2_options())
+    except re2.error as err:
+        raise ValueError(
+            f"detector {detector.name!r}: {option} is not valid RE2 syntax "
+            f"(no look-arounds or back-references): {err}"
+        ) from None
+
+
 class CompiledDetector:
     """A detector ready to run: its RE2 program, its mode and its replacement function."""
 
@@ -115,24 +125,24 @@ class CompiledDetector:
         self.detector = detector
         self.mode = mode
         self.replace = replace
-        for option, pattern in (("pattern", detector.pattern), ("start", detector.start)):
-            if pattern is None:
-                continue
-            try:
-                regex = re2.compile(pattern, re2_options())
-            except re2.error as err:
-                raise ValueError(
-                    f"detector {detector.name!r}: {option} is not valid RE2 syntax "
-                    f"(no look-arounds or back-references): {err}"
-                ) from None
-            if option == "pattern":
-                self.regex = regex
+        self.regex = _compile(detector, "pattern", detector.pattern)
+        if detector.start is not None:
+            # Checked here to name the detector: the one-scan alternation compiles it.
+            _compile(detector, "start", detector.start)
         self.group_count = int(self.regex.groups)
         #: What the one-pass scan searches for: ``Detector.start``, else the pattern.
         self.start_pattern = detector.start if detector.start is not None else detector.pattern
 
 
 Found = tuple[CompiledDetector, int, int, int]
+
+
+def _replaced(spans: Spans) -> tuple[int, int]:
+    """The span a match replaces: its first group that took part, else the whole match."""
+    for g_start, g_end in spans[1:]:
+        if g_start >= 0:
+            return g_start, g_end
+    return spans[0]
 
 
 class Engine:
@@ -262,23 +272,17 @@ class Engine:
             # only (the same match), for the group to replace.
             index = hits[0]
             runner = self.compiled[index]
-            start, end = m_start, m_end
+            spans: Spans | None = [(m_start, m_end)]
             if runner.group_count or runner.detector.start is not None:
+                # None when its start pattern matched here and the pattern did not.
                 spans = self._own[index].find(data, m_start, anchored=True)
-                if spans is None:
-                    start = end  # its start pattern matched, the pattern did not
-                else:
-                    start, end = spans[0]
-                    m_end = end
-                    for g_start, g_end in spans[1:]:
-                        if g_start >= 0:
-                            start, end = g_start, g_end
-                            break
-            if end > start:
-                accepted = self._accept(data, runner.detector, start, end, m_start, tokens)
-                if accepted >= 0:
-                    resume = m_end if accepted == end else accepted
-                    return (runner, start, accepted, resume), runner.detector.retry_inside
+            if spans is not None:
+                start, end = _replaced(spans)
+                if end > start:
+                    accepted = self._accept(data, runner.detector, start, end, m_start, tokens)
+                    if accepted >= 0:
+                        resume = spans[0][1] if accepted == end else accepted
+                        return (runner, start, accepted, resume), runner.detector.retry_inside
         # The window is a pre-selection (and RE2::Set answers nothing when its DFA runs
         # out of memory): if no detector it names matches here, the others get a go.
         order: list[int] = sorted(hits) if hits else []
@@ -293,11 +297,7 @@ class Engine:
             runner = self.compiled[index]
             if retry_inside is None:
                 retry_inside = runner.detector.retry_inside
-            start, end = spans[0]
-            for g_start, g_end in spans[1:]:
-                if g_start >= 0:
-                    start, end = g_start, g_end
-                    break
+            start, end = _replaced(spans)
             if end <= start:
                 continue
             accepted = self._accept(data, runner.detector, start, end, m_start, tokens)
