@@ -7,7 +7,7 @@ the record, may still hold them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -92,32 +92,25 @@ class Walker:
         return self._field_token(value), True, False
 
     def walk(
-        self,
-        value: Any,
-        depth: int,
-        copy: bool,
-        active: set[int] | None = None,
-        leaf: Callable[[str], tuple[str, bool]] | None = None,
+        self, value: Any, depth: int, copy: bool, active: set[int] | None = None
     ) -> tuple[Any, bool, bool]:
         """Return ``(new_value, changed, drop)``; containers are rebuilt if ``copy``.
 
         ``active`` holds the ids of the containers being walked: one met again inside
         itself becomes the formatter's circular-reference marker, not 64 copies of
-        itself ending in a depth marker. ``leaf`` redacts each string met (the
-        redactor's text redaction by default).
+        itself ending in a depth marker.
         """
-        redact_text = leaf or self._redact_text
         try:
             kind = type(value)
             if kind is str:
-                text, dropped = redact_text(value)
+                text, dropped = self._redact_text(value)
                 return text, text is not value, dropped
             if isinstance(value, ATOMIC_SAFE):
                 return value, False, False
             if isinstance(value, int):
                 if -BIG_INT < value < BIG_INT:
                     return value, False, False
-                text, dropped = redact_text(str(value))
+                text, dropped = self._redact_text(str(value))
                 if text == str(value):
                     return value, False, False
                 return text, True, dropped
@@ -133,28 +126,23 @@ class Walker:
                 active.add(id(value))
                 try:
                     if is_mapping:
-                        return self._walk_mapping(value, depth, copy, active, leaf)
-                    return self._walk_sequence(value, depth, copy, active, leaf)
+                        return self._walk_mapping(value, depth, copy, active)
+                    return self._walk_sequence(value, depth, copy, active)
                 finally:
                     active.discard(id(value))
             if isinstance(value, (bytes, bytearray)):
                 decoded = bytes(value).decode("utf-8", "replace")
-                text, dropped = redact_text(decoded)
+                text, dropped = self._redact_text(decoded)
                 return (text, True, dropped) if text != decoded else (value, False, False)
             shown = safe_str(value)
-            text, dropped = redact_text(shown)
+            text, dropped = self._redact_text(shown)
             return (text, True, dropped) if text != shown else (value, False, False)
         except Exception as err:
             report_failure("value", err)
             return FAILED_TOKEN, True, False
 
     def _walk_mapping(
-        self,
-        value: Mapping[Any, Any],
-        depth: int,
-        copy: bool,
-        active: set[int],
-        leaf: Callable[[str], tuple[str, bool]] | None,
+        self, value: Mapping[Any, Any], depth: int, copy: bool, active: set[int]
     ) -> tuple[Any, bool, bool]:
         out: dict[Any, Any] = {}
         changed = False
@@ -162,7 +150,7 @@ class Walker:
             if isinstance(key, str) and self._hides_value(key, item):
                 new, item_changed, dropped = self.secret_field(item)
             else:
-                new, item_changed, dropped = self.walk(item, depth + 1, copy, active, leaf)
+                new, item_changed, dropped = self.walk(item, depth + 1, copy, active)
             if dropped:
                 changed = True
                 continue
@@ -179,17 +167,12 @@ class Walker:
         return out, changed, False
 
     def _walk_sequence(
-        self,
-        value: Any,
-        depth: int,
-        copy: bool,
-        active: set[int],
-        leaf: Callable[[str], tuple[str, bool]] | None,
+        self, value: Any, depth: int, copy: bool, active: set[int]
     ) -> tuple[Any, bool, bool]:
         items: list[Any] = []
         changed = False
         for item in value:
-            new, item_changed, dropped = self.walk(item, depth + 1, copy, active, leaf)
+            new, item_changed, dropped = self.walk(item, depth + 1, copy, active)
             if dropped:
                 changed = True
                 continue
@@ -216,18 +199,52 @@ class Walker:
         a full walk), knowing where each may first match: ``(new_value, changed, drop)``.
 
         ``starts[i]`` is the byte offset before which the i-th string holds no match,
-        or None when it holds none: such strings are not scanned again. This is
-        :meth:`walk` without ``copy``, which meets the strings in the order
-        :meth:`collect` listed them.
+        or None when it holds none: such strings are not scanned again. Containers are
+        rebuilt only where something changed, as :meth:`walk` does without ``copy``.
         """
-        pending = iter(starts)
-        redact_from = self._redact_from
+        return self._found(value, iter(starts))
 
-        def leaf(text: str) -> tuple[str, bool]:
-            start = next(pending)
-            return (text, False) if start is None else redact_from(text, start)
-
-        return self.walk(value, 0, False, None, leaf)
+    def _found(self, value: Any, starts: Iterator[int | None]) -> tuple[Any, bool, bool]:
+        # Mirrors collect(): the same types, visited in the same order.
+        kind = type(value)
+        if kind is str:
+            start = next(starts)
+            if start is None:
+                return value, False, False
+            text, dropped = self._redact_from(value, start)
+            return text, text is not value, dropped
+        if kind is int and not -BIG_INT < value < BIG_INT:
+            start = next(starts)
+            shown = str(value)
+            if start is None:
+                return value, False, False
+            text, dropped = self._redact_from(shown, start)
+            return (value, False, False) if text == shown else (text, True, dropped)
+        if kind is dict:
+            out: dict[Any, Any] = {}
+            changed = False
+            for key, item in value.items():
+                new, item_changed, dropped = self._found(item, starts)
+                if dropped:
+                    changed = True
+                    continue
+                out[key] = new
+                changed = changed or item_changed
+            return (out, True, False) if changed else (value, False, False)
+        if kind is list or kind is tuple:
+            items: list[Any] = []
+            changed = False
+            for item in value:
+                new, item_changed, dropped = self._found(item, starts)
+                if dropped:
+                    changed = True
+                    continue
+                items.append(new)
+                changed = changed or item_changed
+            if not changed:
+                return value, False, False
+            return (items if kind is list else tuple(items)), True, False
+        return value, False, False  # None, float, bool, small ints: nothing to scan
 
     def collect(self, value: Any, texts: list[str], depth: int = 0) -> bool:
         """Append the strings inside ``value`` to ``texts``; True if it needs a full walk.
