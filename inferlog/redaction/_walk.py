@@ -205,7 +205,9 @@ class Walker:
         return self._found(value, iter(starts))
 
     def _found(self, value: Any, starts: Iterator[int | None]) -> tuple[Any, bool, bool]:
-        # Mirrors collect(): the same types, visited in the same order.
+        # Mirrors collect(): the same types, visited in the same order. Not walk() with
+        # another leaf: that asks hides_value() of every key, which collect() has
+        # already ruled out, and measured 1.2 us more per payload on the hot path.
         kind = type(value)
         if kind is str:
             start = next(starts)
