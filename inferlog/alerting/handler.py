@@ -220,12 +220,11 @@ class ErrorRateAlertHandler(BatchSink):
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise ValueError(f"max_keys must be an integer >= 1, got {max_keys!r}")
         self.max_keys = max_keys
-        evaluate_interval = check_seconds("evaluate_interval", evaluate_interval)
+        self.evaluate_interval = check_seconds("evaluate_interval", evaluate_interval)
         if tick_interval is not None:
             tick_interval = check_seconds("tick_interval", tick_interval, positive=True)
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning epoch seconds, got {clock!r}")
-        self.evaluate_interval = float(evaluate_interval)
         self.clock: Callable[[], float] = clock or time.time
         check_webhook_options(
             webhook_timeout, webhook_retries, webhook_backoff, DEFAULT_WEBHOOK_QUEUE_SIZE

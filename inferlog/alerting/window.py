@@ -96,10 +96,9 @@ class SlidingWindow:
         track_latency: bool = False,
         accuracy: float = DEFAULT_ACCURACY,
     ) -> None:
-        span = check_seconds("span", span, positive=True)
+        self.span = check_seconds("span", span, positive=True)
         if isinstance(slices, bool) or not isinstance(slices, int) or slices < 1:
             raise ValueError(f"slices must be an integer >= 1, got {slices!r}")
-        self.span = float(span)
         self.slices = slices
         self.width = self.span / slices
         self._accuracy = accuracy
