@@ -314,13 +314,12 @@ def _per_call(method: Callable[..., None], message: str, extra: Any, number: int
 
 def _sampling(records: int, warm_up: int, out: Path) -> dict[str, float]:
     """A success record dropped by sampling (rate 0.0) against one filtered out by level."""
-    from inferlog import SampledLogger, SamplingFilter
+    from inferlog import SampledLogger
 
     message, extra = _record_fields(7)
     logger, handler = _full_pipeline(out, 1_000, sampling_rate=0.0)
     # The opt-in early decision, with the queue's own sampling filter.
-    sampling = next(f for f in handler.filters if isinstance(f, SamplingFilter))
-    early = SampledLogger(logger, sampling)
+    early = SampledLogger.from_logger(logger)
     for method in (logger.debug, logger.info, early.info):
         _per_call(method, message, extra, warm_up)
     best = _best_of(
