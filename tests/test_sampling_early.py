@@ -145,6 +145,46 @@ def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
     assert [] == collector.records
 
 
+def test_options_changed_after_the_adapter_exists_are_followed() -> None:
+    # The adapter reads one precomputed threshold; setting force, keep_level or a rate
+    # limiter on the filter afterwards must move it, or the adapter would drop what the
+    # filter now keeps.
+    logger, collector, sampling = _pipeline("early.changed", rate=0.0)
+    log = SampledLogger(logger, sampling)
+    call = {"request_id": "r"}
+    assert log.skips(logging.INFO, call)
+    sampling.force = True
+    assert not log.skips(logging.INFO, call)
+    sampling.force = False
+    assert log.skips(logging.INFO, call)
+    sampling.keep_level = logging.INFO
+    assert not log.skips(logging.INFO, call)
+    assert log.skips(logging.DEBUG, call)
+    sampling.keep_level = logging.CRITICAL
+    assert log.skips(logging.WARNING, call)
+    assert not log.skips(logging.ERROR, call)  # failures are always kept
+    log.info("kept after all", extra={"request_id": "r", "status": "error"})
+    assert ["kept after all"] == [r.getMessage() for r in collector.records]
+
+
+def test_a_filter_with_its_own_decide_is_never_second_guessed() -> None:
+    class KeepAll(SamplingFilter):
+        def decide(self, record: logging.LogRecord) -> float | None:
+            return 1.0
+
+    logger = logging.getLogger("early.own-decide")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    collector = RecordCollector()
+    sampling = KeepAll(rate=0.0)
+    collector.addFilter(sampling)
+    logger.addHandler(collector)
+    log = SampledLogger(logger, sampling)
+    assert not log.skips(logging.INFO, {"request_id": "r"})
+    log.info("kept", extra={"request_id": "r"})
+    assert ["kept"] == [r.getMessage() for r in collector.records]
+
+
 def test_the_adapters_extra_goes_under_each_calls_own() -> None:
     _logger, collector, sampling = _pipeline("early.extra", rate=1.0)
     log = SampledLogger("early.extra", sampling, extra={"model_id": "fraud", "team": "risk"})

@@ -23,7 +23,6 @@ from inferlog.sampling.request_block import _current_block
 
 __all__ = ["SampledLogger"]
 
-_DECIDE = SamplingFilter.decide
 _NO_FIELDS: Mapping[str, Any] = {}
 _ABSENT: Any = object()
 _INFO = logging.INFO
@@ -88,9 +87,6 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().__init__(logger, dict(extra) if extra else None)
         #: The filter whose decision is taken early.
         self.sampling = sampling
-        # Whether its decision can be taken here at all: not for a subclass with its
-        # own rules, nor in rate-limit mode (every kept record spends a token).
-        self._exact = type(sampling).decide is _DECIDE and sampling._limiter is None
 
     @classmethod
     def from_logger(
@@ -141,32 +137,43 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def skips(self, level: int, extra: Mapping[str, object] | None = None) -> bool:
         """Return True when a call at ``level`` with these ``extra=`` fields would be
         filtered out by the logger's level, or certainly dropped by ``sampling``."""
-        # Runs on every call of the adapter: locals and C calls only on the way to a drop.
+        # Runs on every call of the adapter: locals and C calls only on the way to a
+        # drop, and the request context read only for what extra= does not give.
         if not self.logger.isEnabledFor(level):
             return True
         flt = self.sampling
-        if level >= flt.keep_level or level >= FAILURE_LEVEL or flt.force or _forced.get():
+        # _early_below folds in keep_level, ERROR, force, rate-limit mode and a
+        # subclass's own decide().
+        if level >= flt._early_below or _forced.get() or _current_block.get() is not None:
             return False
-        if not self._exact or _current_block.get() is not None:
-            return False
-        fields = _state_var.get().fields
         given = extra if extra is not None else _NO_FIELDS
         if self.extra:
             given = {**self.extra, **given}
-        if (given.get(_STATUS) or fields.get(_STATUS)) == _ERROR or given.get(_BUFFERED) is True:
+        get = given.get
+        if get(_BUFFERED) is True:
             return False
-        # As ContextFilter stamps it: the context's id unless extra= has the field.
-        request_id = given.get(flt.request_id_field, _ABSENT)
-        if request_id is _ABSENT:
-            request_id = fields.get(_REQUEST_ID)
+        # As ContextFilter stamps them: the context's values unless extra= has the field.
+        status = get(_STATUS, _ABSENT)
+        request_id = get(flt.request_id_field, _ABSENT)
+        fields = None
+        if status is _ABSENT or request_id is _ABSENT:
+            fields = _state_var.get().fields
+            if status is _ABSENT:
+                status = fields.get(_STATUS)
+            if request_id is _ABSENT:
+                request_id = fields.get(_REQUEST_ID)
+        if status == _ERROR:
+            return False
         if type(request_id) is not str or not request_id or request_id in flt._failed:
             return False
         rate = flt.rate
         if flt.model_rates or flt.logger_rates:
+            if fields is None:
+                fields = _state_var.get().fields
             known = _Known(
                 self.logger.name,
-                given.get(_MODEL_ID, fields.get(_MODEL_ID)),
-                given.get(_MODEL_VERSION, fields.get(_MODEL_VERSION)),
+                get(_MODEL_ID, fields.get(_MODEL_ID)),
+                get(_MODEL_VERSION, fields.get(_MODEL_VERSION)),
             )
             rate = flt.rate_for(known)  # type: ignore[arg-type]
         if rate >= 1.0:
@@ -193,14 +200,20 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
             return
         self._forward(level, msg, args, kwargs)
 
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+    def info(
+        self, msg: object, *args: object, extra: Mapping[str, object] | None = None, **kwargs: Any
+    ) -> None:
         """Log at INFO unless the record would be dropped."""
-        if not self.skips(_INFO, kwargs.get("extra")):
+        if not self.skips(_INFO, extra):
+            kwargs["extra"] = extra
             self._emit(_INFO, msg, args, kwargs)
 
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+    def debug(
+        self, msg: object, *args: object, extra: Mapping[str, object] | None = None, **kwargs: Any
+    ) -> None:
         """Log at DEBUG unless the record would be dropped."""
-        if not self.skips(_DEBUG, kwargs.get("extra")):
+        if not self.skips(_DEBUG, extra):
+            kwargs["extra"] = extra
             self._emit(_DEBUG, msg, args, kwargs)
 
     def _forward(

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from inferlog import schema
 from inferlog._diagnostics import Counters, report_once
@@ -59,6 +60,8 @@ _FAILED_IDS_SIZE = 10_000
 # Python 3.12 lets a filter return a replacement record (gh-101307); before that the
 # only way to annotate a record is in place.
 _RECORD_REPLACEMENT = sys.version_info >= (3, 12)
+# The attributes that decide whether SampledLogger may take the decision early.
+_EARLY_INPUTS = frozenset({"force", "keep_level", "_limiter"})
 
 
 def _check_rate(name: str, value: object) -> float:
@@ -114,6 +117,10 @@ class SamplingFilter(logging.Filter):
             :class:`inferlog.ContextFilter`'s argument of the same name.
     """
 
+    # Records below this level may be dropped by SampledLogger before they exist; 0
+    # when they may not (kept by __setattr__; no class default, which would slow reads).
+    _early_below: int
+
     def __init__(
         self,
         rate: float = DEFAULT_RATE,
@@ -126,6 +133,7 @@ class SamplingFilter(logging.Filter):
         clock: Callable[[], float] = time.monotonic,
         request_id_field: str = schema.REQUEST_ID,
     ) -> None:
+        self._early_below = 0
         super().__init__()
         if not isinstance(request_id_field, str) or not request_id_field.isidentifier():
             raise ValueError(
@@ -166,6 +174,20 @@ class SamplingFilter(logging.Filter):
         self._failed: OrderedDict[str, None] = OrderedDict()
         self._failed_lock = threading.Lock()
         renew_after_fork(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _EARLY_INPUTS:
+            # Kept up to date here so that SampledLogger reads one attribute, not four.
+            # (getattr, not __dict__: a materialised __dict__ slows every attribute read.)
+            early = 0
+            if (
+                not getattr(self, "force", True)
+                and getattr(self, "_limiter", None) is None
+                and type(self).decide is SamplingFilter.decide
+            ):
+                early = min(getattr(self, "keep_level", 0), FAILURE_LEVEL)
+            object.__setattr__(self, "_early_below", early)
 
     def after_fork_in_child(self) -> None:
         """Give a forked child a new lock (a parent thread may have held this one)."""
