@@ -23,6 +23,7 @@ from inferlog._text import safe_str
 from inferlog.formatting._coerce import fast_options
 from inferlog.formatting._failure import failure_dict, failure_line
 from inferlog.formatting._fields import (
+    _NOT_EXTRAS,
     _extra_fields,
     _stack_lines,
     format_timestamp,
@@ -67,6 +68,12 @@ DEFAULT_BYTES_FORMAT: Final = "text"
 MIN_RECORD_BYTES: Final = 1024
 #: Smallest accepted ``max_field_bytes``: every truncation marker must fit.
 MIN_FIELD_BYTES: Final = 256
+
+
+#: Layouts (attribute names in order) whose plans a formatter keeps; cleared when full.
+_PLAN_CACHE_LIMIT: Final = 4_096
+#: The plan of a layout that takes the careful way (a key that is not a non-empty str).
+_NO_PLAN: Final[tuple[tuple[str, str], ...]] = (("", ""),)
 
 
 class JsonFormatter(OrjsonFormatter):
@@ -231,6 +238,8 @@ class JsonFormatter(OrjsonFormatter):
         ]
         # Output names worked out once: format() runs for every record.
         self._core_out = tuple(self._name(field) for field in _schema.CORE_FIELDS)
+        # Record layout -> (attribute, output name) of each extra, in output order.
+        self._plans: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
         self._inference_out = tuple(
             (field, self._name(field)) for field in _schema.INFERENCE_FIELDS
         )
@@ -307,6 +316,22 @@ class JsonFormatter(OrjsonFormatter):
                 log_data[core[3]] = record.getMessage()
             except Exception as err:
                 log_data[core[3]] = _unformattable(record, err, fields)
+        if not fields:
+            # The common record: its extras' output names and order follow from its
+            # layout (attribute names in order), which one call site's records share.
+            attrs = record.__dict__
+            layout = tuple(attrs)
+            plans = self._plans
+            plan = plans.get(layout)
+            if plan is None:
+                if len(plans) >= _PLAN_CACHE_LIMIT:
+                    plans.clear()
+                plan = plans[layout] = self._plan(layout, tuple(log_data))
+            if plan is not _NO_PLAN:
+                for key, out in plan:
+                    log_data[out] = attrs[key]
+                self._add_tail(log_data, record)
+                return
         extras = _extra_fields(record)
         if fields:
             fields.update(extras)
@@ -322,6 +347,32 @@ class JsonFormatter(OrjsonFormatter):
                 # An extra called "level" or "timestamp" must not hide the real one.
                 out = f"{_schema.COLLISION_PREFIX}{out}"
             log_data[out] = value
+        self._add_tail(log_data, record)
+
+    def _plan(
+        self, layout: tuple[Any, ...], placed: tuple[str, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """(attribute, output name) of each extra of records with ``layout``, in the order
+        add_fields writes them after the ``placed`` fields; _NO_PLAN for the careful way."""
+        if not all(type(key) is str and key for key in layout):
+            return _NO_PLAN
+        extras = [key for key in layout if key not in _NOT_EXTRAS and key[0] != "_"]
+        plan: list[tuple[str, str]] = []
+        for field, out in self._inference_out:
+            if field in extras:
+                extras.remove(field)
+                plan.append((field, out))
+        taken = {*placed, *(out for _field, out in plan)}
+        names = self._names
+        for key in extras:
+            out = names.get(key, key) if names else key
+            if out in taken:
+                out = f"{_schema.COLLISION_PREFIX}{out}"
+            taken.add(out)
+            plan.append((key, out))
+        return tuple(plan)
+
+    def _add_tail(self, log_data: dict[str, Any], record: logging.LogRecord) -> None:
         if record.stack_info:
             stack = _stack_lines(record.stack_info)
             if self.schema == "otel" and stack is not None:
