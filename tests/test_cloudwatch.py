@@ -479,6 +479,10 @@ def test_a_throttled_create_log_stream_neither_blocks_nor_breaks_the_app(
 
 
 def test_botocore_debug_records_never_loop_back(make_handler: MakeHandler, moto_url: str) -> None:
+    # moto's server runs in this process and loads botocore's models on the first
+    # request it serves, logging from its own threads: those are not the sink's
+    # records, so let it do that before DEBUG is on.
+    logs_client(moto_url).describe_log_groups()
     handler = make_handler(log_stream="loop")
     root = logging.getLogger()
     root.addHandler(handler)

@@ -118,9 +118,24 @@ def test_a_dropped_call_builds_no_record_and_a_kept_one_names_its_caller() -> No
     )
 
 
-@pytest.mark.parametrize("method", ["info", "debug", "log", "warning", "error", "exception"])
-def test_every_method_reports_the_callers_line(method: str) -> None:
-    logger, collector, sampling = _pipeline("early.lines", rate=1.0)
+_METHODS = ["info", "debug", "log", "warning", "error", "exception", "critical"]
+
+
+@pytest.mark.parametrize("method", _METHODS)
+@pytest.mark.parametrize("logger_class", ["stdlib", "structlog"])
+def test_every_method_reports_the_callers_line(method: str, logger_class: str) -> None:
+    # structlog's LoggerFactory installs a logger class whose findCaller counts frames
+    # its own way: the caller must come out right with either.
+    name = f"early.lines.{logger_class}.{method}"
+    if logger_class == "structlog":
+        structlog = pytest.importorskip("structlog")
+        structlog.stdlib.LoggerFactory()  # sets the logger class for new loggers
+        try:
+            logging.getLogger(name)
+        finally:
+            logging.setLoggerClass(logging.Logger)
+        assert type(logging.getLogger(name)) is not logging.Logger
+    logger, collector, sampling = _pipeline(name, rate=1.0)
     log = SampledLogger(logger, sampling)
     arguments = (logging.INFO, "m") if method == "log" else ("m",)
     getattr(log, method)(*arguments)

@@ -216,6 +216,28 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
             kwargs["extra"] = extra
             self._emit(_DEBUG, msg, args, kwargs)
 
+    # The methods below are the stdlib adapter's, called straight rather than through
+    # LoggerAdapter's own frames: a logger class whose findCaller counts every frame
+    # above the first outside the logging module (structlog's LoggerFactory installs
+    # one) would otherwise name LoggerAdapter.warning as the caller.
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at WARNING (kept, unless ``keep_level`` is above it)."""
+        self._forward(logging.WARNING, msg, args, kwargs)
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at ERROR (always kept)."""
+        self._forward(logging.ERROR, msg, args, kwargs)
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        """Log at ERROR with the exception being handled (always kept)."""
+        kwargs["exc_info"] = exc_info
+        self._forward(logging.ERROR, msg, args, kwargs)
+
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at CRITICAL (always kept)."""
+        self._forward(logging.CRITICAL, msg, args, kwargs)
+
     def _forward(
         self, level: int, msg: object, args: tuple[object, ...], kwargs: dict[str, Any]
     ) -> None:
