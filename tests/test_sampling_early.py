@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import subprocess
 import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 import inferlog
 from inferlog import ContextFilter, SampledLogger, SamplingFilter, request_context
-from inferlog.sampling import buffered_request, force_sampling
+from inferlog.sampling import ErrorBufferHandler, buffered_request, force_sampling
 from tests.helpers import RecordCollector
 
 _LEVELS = st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
@@ -146,8 +148,10 @@ def test_every_method_reports_the_callers_line(method: str, logger_class: str) -
 def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
     logger, collector, sampling = _pipeline("early.defer", rate=0.0)
     log = SampledLogger(logger, sampling)
+    ErrorBufferHandler().close()  # from now on this process may hold records in blocks
     with buffered_request(), request_context(request_id="req-1"):
         assert not log.skips(logging.INFO)  # an error buffer may want the record
+    assert not log.skips(logging.INFO, {"request_id": "r", "sample_buffered": True})
     with force_sampling(), request_context(request_id="req-1"):
         assert not log.skips(logging.INFO)
     assert not log.skips(logging.INFO)  # no request id: decided at random, by the filter
@@ -198,6 +202,36 @@ def test_a_filter_with_its_own_decide_is_never_second_guessed() -> None:
     assert not log.skips(logging.INFO, {"request_id": "r"})
     log.info("kept", extra={"request_id": "r"})
     assert ["kept"] == [r.getMessage() for r in collector.records]
+
+
+def test_without_an_error_buffer_the_blocks_the_middleware_opens_change_nothing() -> None:
+    # A fresh process: before any ErrorBufferHandler exists a buffered_request block
+    # (the web middleware opens one per request) holds nothing, so the adapter skips
+    # inside it; once one exists, calls inside blocks, and calls carrying the mark it
+    # puts on what it releases, are left to the filter.
+    code = textwrap.dedent(
+        """
+        import logging
+        from inferlog import SampledLogger, SamplingFilter
+        from inferlog.sampling import ErrorBufferHandler, buffered_request
+
+        logger = logging.getLogger("fresh")
+        logger.setLevel(logging.DEBUG)
+        log = SampledLogger(logger, SamplingFilter(rate=0.0))
+        plain, marked = {"request_id": "r"}, {"request_id": "r", "sample_buffered": True}
+        with buffered_request():
+            before = (log.skips(logging.INFO, plain), log.skips(logging.INFO, marked))
+        ErrorBufferHandler().close()
+        with buffered_request():
+            inside = log.skips(logging.INFO, plain)
+        print(before, inside, log.skips(logging.INFO, marked), log.skips(logging.INFO, plain))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert 0 == done.returncode, done.stderr
+    assert "(True, True) False False True" == done.stdout.strip()
 
 
 def test_the_adapters_extra_goes_under_each_calls_own() -> None:

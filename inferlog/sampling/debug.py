@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from inferlog.sampling.request_block import _scopes_in_use
+
 __all__ = [
     "DEBUG_ENV_VAR",
     "DEBUG_HEADER",
@@ -43,7 +45,10 @@ def force_sampling(enabled: bool = True) -> Iterator[None]:
     lives in a context variable: it follows the request into asyncio tasks and into
     threads that run in a copy of the context, and ends with the block.
     """
-    token = _forced.set(True) if enabled else None
+    token = None
+    if enabled:
+        _scopes_in_use[0] = True
+        token = _forced.set(True)
     try:
         yield
     finally:

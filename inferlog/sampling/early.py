@@ -19,7 +19,7 @@ from inferlog import schema
 from inferlog.context._state import _state_var
 from inferlog.sampling.debug import _forced
 from inferlog.sampling.filter import FAILURE_LEVEL, SamplingFilter
-from inferlog.sampling.request_block import _current_block
+from inferlog.sampling.request_block import _current_block, _scopes_in_use
 
 __all__ = ["SampledLogger"]
 
@@ -61,8 +61,11 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     call is logged as usual and ``sampling`` decides on the record: WARNING and above,
     ``status="error"``, the rest of a failed request, the debug override, records
     without a request id (decided at random), rate-limit mode, a subclass that
-    overrides ``decide``, and calls inside :func:`~inferlog.sampling.buffered_request`
-    (whose dropped records an :class:`~inferlog.sampling.ErrorBufferHandler` holds).
+    overrides ``decide``, and, once the process has an
+    :class:`~inferlog.sampling.ErrorBufferHandler`, calls inside
+    :func:`~inferlog.sampling.buffered_request` (whose dropped records it holds) and
+    calls whose ``extra=`` carries ``sample_buffered=True`` (its mark on the records it
+    releases).
 
     ``sampling`` must be the filter that decides on these records on their way to
     every handler (``Pipeline.sampling`` after :func:`inferlog.configure`): a record
@@ -144,13 +147,19 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         flt = self.sampling
         # _early_below folds in keep_level, ERROR, force, rate-limit mode and a
         # subclass's own decide().
-        if level >= flt._early_below or _forced.get() or _current_block.get() is not None:
+        if level >= flt._early_below:
             return False
         given = extra if extra is not None else _NO_FIELDS
         if self.extra:
             given = {**self.extra, **given}
         get = given.get
-        if get(_BUFFERED) is True:
+        # The debug override, a buffered_request block that an ErrorBufferHandler may
+        # hold dropped records for, and the mark it puts on the records it releases:
+        # none of them can exist before the first force_sampling(True) or
+        # ErrorBufferHandler of the process.
+        if _scopes_in_use[0] and (
+            _forced.get() or _current_block.get() is not None or get(_BUFFERED) is True
+        ):
             return False
         # As ContextFilter stamps them: the context's values unless extra= has the field.
         status = get(_STATUS, _ABSENT)

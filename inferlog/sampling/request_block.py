@@ -34,6 +34,12 @@ _current_block: ContextVar[_BufferedRequest | None] = ContextVar(
     "inferlog_buffered_request", default=None
 )
 
+#: Set for good by the first ErrorBufferHandler or ``force_sampling(True)`` in the
+#: process. Until then neither a buffered_request block nor the debug override can
+#: change a sampling decision, so SampledLogger need not read them; set for good,
+#: since a task or thread may carry a copy of the context after its block ended.
+_scopes_in_use: list[bool] = [False]
+
 
 @contextmanager
 def buffered_request() -> Iterator[None]:
