@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +17,14 @@ from inferlog.testing import capture_records
 
 @pytest.fixture(autouse=True)
 def _structlog_configured() -> Iterator[None]:
+    logger_class = logging.getLoggerClass()
     configure_structlog()
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+    # structlog's LoggerFactory sets the class of every logger made afterwards, whose
+    # findCaller counts frames its own way: other tests' loggers must not get it.
+    logging.setLoggerClass(logger_class)
 
 
 def test_event_dict_keys_become_fields_with_inferlogs_request_id() -> None:
