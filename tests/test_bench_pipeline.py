@@ -58,6 +58,7 @@ def test_every_setup_writes_positive_figures(tmp_path: Path) -> None:
         "caller_p50_to_null",
         "caller_p99_to_null",
         "sampled_to_level",
+        "skipped_early_to_level",
         "redaction_32k_speedup",
         "throughput_inferlog_to_stdlib",
     } <= set(figures["ratios"])
@@ -75,7 +76,7 @@ def test_a_subset_of_setups_runs_alone(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     figures = json.loads(out.read_text("utf-8"))
     assert list(figures["setups"]) == ["sampling"]
-    assert list(figures["ratios"]) == ["sampled_to_level"]
+    assert list(figures["ratios"]) == ["sampled_to_level", "skipped_early_to_level"]
     assert figures["medians"] == {}
 
 
