@@ -26,18 +26,25 @@ REQUEST_ID_FIELD: Final = schema.REQUEST_ID
 class _ContextState(NamedTuple):
     """One immutable snapshot of the request context.
 
-    ``fields`` is a read-only view of a dict that nobody mutates after creation.
+    ``fields`` is a read-only view of a dict that nobody mutates after creation;
+    ``own`` is that dict, for readers on the hot path (a view's ``get`` costs more).
     """
 
     fields: Mapping[str, Any]
     trace: _Trace | None
+    own: dict[str, Any]
 
 
-_EMPTY_STATE: Final = _ContextState(MappingProxyType({}), None)
+def _new_state(fields: dict[str, Any], trace: _Trace | None) -> _ContextState:
+    """A snapshot holding ``fields`` (which nobody may change afterwards) and ``trace``."""
+    return _ContextState(MappingProxyType(fields), trace, fields)
+
+
+_EMPTY_STATE: Final = _new_state({}, None)
 _state_var: contextvars.ContextVar[_ContextState] = contextvars.ContextVar(
     "inferlog_scope", default=_EMPTY_STATE
 )
 
 
 def _set_state(fields: Mapping[str, Any], trace: _Trace | None) -> contextvars.Token[_ContextState]:
-    return _state_var.set(_ContextState(MappingProxyType(dict(fields)), trace))
+    return _state_var.set(_new_state(dict(fields), trace))

@@ -91,7 +91,7 @@ class ContextFilter(logging.Filter):
         state = _state_var.get()
         attrs = record.__dict__
         wanted = self.fields
-        for key, value in state.fields.items():
+        for key, value in state.own.items():
             if key == REQUEST_ID_FIELD:
                 key = self.request_id_field
             elif wanted is not None and key not in wanted:

@@ -8,12 +8,11 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Final, Generic, ParamSpec, TypeVar
 
 from inferlog import schema
 from inferlog._diagnostics import report_once
-from inferlog.context._state import _EMPTY_STATE, _ContextState, _state_var
+from inferlog.context._state import _EMPTY_STATE, _ContextState, _new_state, _state_var
 from inferlog.context._trace import (
     _Trace,
 )
@@ -95,7 +94,7 @@ class ContextSnapshot:
         fields.update(self.fields)
         trace_tuple = self.trace or (base.trace if base is not None else None)
         trace = None if trace_tuple is None else _Trace(*trace_tuple)
-        return _ContextState(MappingProxyType(fields), trace)
+        return _new_state(fields, trace)
 
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:

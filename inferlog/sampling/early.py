@@ -166,7 +166,7 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         request_id = get(flt.request_id_field, _ABSENT)
         fields = None
         if status is _ABSENT or request_id is _ABSENT:
-            fields = _state_var.get().fields
+            fields = _state_var.get().own
             if status is _ABSENT:
                 status = fields.get(_STATUS)
             if request_id is _ABSENT:
@@ -178,7 +178,7 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         rate = flt.rate
         if flt.model_rates or flt.logger_rates:
             if fields is None:
-                fields = _state_var.get().fields
+                fields = _state_var.get().own
             known = _Known(
                 self.logger.name,
                 get(_MODEL_ID, fields.get(_MODEL_ID)),
