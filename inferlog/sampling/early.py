@@ -231,20 +231,20 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     # one) would otherwise name LoggerAdapter.warning as the caller.
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        """Log at WARNING (kept, unless ``keep_level`` is above it)."""
+        """Log at WARNING (never sampled out unless ``keep_level`` is above it)."""
         self._forward(logging.WARNING, msg, args, kwargs)
 
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        """Log at ERROR (always kept)."""
+        """Log at ERROR (never sampled out)."""
         self._forward(logging.ERROR, msg, args, kwargs)
 
     def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
-        """Log at ERROR with the exception being handled (always kept)."""
+        """Log at ERROR with the exception being handled (never sampled out)."""
         kwargs["exc_info"] = exc_info
         self._forward(logging.ERROR, msg, args, kwargs)
 
     def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
-        """Log at CRITICAL (always kept)."""
+        """Log at CRITICAL (never sampled out)."""
         self._forward(logging.CRITICAL, msg, args, kwargs)
 
     def _forward(
