@@ -255,11 +255,19 @@ def test_torn_and_invalid_lines_in_a_gzip_file_are_counted(tmp_path: Path) -> No
     path.write_bytes(gzip.compress(text.encode()))
     write(tmp_path / "app.jsonl", [call(9, latency=20.0)], tail="garbage\n")
     result = compute_stats(str(tmp_path), StatsSpec(by=()))
-    assert [(Path(r.path).name, r.records, r.unreadable, r.note) for r in result.files] == [
-        ("app.20270115T080000.000000Z.jsonl.gz", 8, 3, ""),
-        ("app.jsonl", 1, 1, ""),
+    assert [(Path(r.path).name, r.records, r.unreadable, r.torn, r.note) for r in result.files] == [
+        ("app.20270115T080000.000000Z.jsonl.gz", 8, 3, True, ""),
+        ("app.jsonl", 1, 1, False, ""),
     ]
     assert (result.rows[0]["records"], result.rows[0]["latency_p50_ms"]) == (9, 5.0)
+
+
+def test_a_gzip_file_whose_last_bad_line_is_whole_is_not_torn(tmp_path: Path) -> None:
+    text = "".join(json.dumps(call(i, latency=1.0)) + "\n" for i in range(3)) + "not json\n"
+    path = tmp_path / "app.20270115T080000.000000Z.jsonl.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert (report.records, report.unreadable, report.torn, report.note) == (3, 1, False, "")
 
 
 def test_a_window_over_gzip_and_plain_files_selects_by_time(tmp_path: Path) -> None:

@@ -145,8 +145,7 @@ class FileReport:
 
 
 def _ends_torn(path: str) -> bool:
-    if path.endswith(".gz"):
-        return False
+    """Whether plain file ``path`` ends in a line without its newline."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -266,23 +265,31 @@ def account(
         report.records += int(lines) - int(unreadable)
         report.unreadable += int(unreadable)
     for report in reports.values():
-        report.torn = report.torn or _ends_torn(report.path)
-        if report.unreadable and not report.note and report.path.endswith(".gz"):
-            # Older DuckDB releases (the last for Python 3.10) read a cut gzip stream up
-            # to the cut without an error: say so as a newer one makes us say.
-            report.note = _gzip_cut_note(report.path)
+        if not report.path.endswith(".gz"):
+            report.torn = report.torn or _ends_torn(report.path)
+        elif report.unreadable:
+            # Only a file with unreadable lines can end in a torn one: decompress it
+            # to its end to see. Older DuckDB releases (the last for Python 3.10) also
+            # read a cut gzip stream up to the cut without an error: say so as a newer
+            # one makes us say.
+            torn, note = _gzip_end(report.path)
+            report.torn = report.torn or torn
+            report.note = report.note or note
     return list(reports.values())
 
 
-def _gzip_cut_note(path: str) -> str:
-    """The note for a gzip file whose stream is cut short, or "" if it is whole."""
+def _gzip_end(path: str) -> tuple[bool, str]:
+    """Whether the text in gzip file ``path`` ends mid-line, and the note for a stream
+    cut short ("" when it is whole)."""
+    last = b""
+    note = ""
     try:
         with gzip.open(path, "rb") as handle:
-            while handle.read(1 << 20):
-                pass
+            while chunk := handle.read(1 << 20):
+                last = chunk[-1:]
     except (EOFError, gzip.BadGzipFile, OSError) as err:
-        return f"<compressed data cut short: {err}>"
-    return ""
+        note = f"<compressed data cut short: {err}>"
+    return last not in (b"", b"\n"), note
 
 
 def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:
