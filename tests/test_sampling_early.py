@@ -7,6 +7,8 @@ import logging.config
 import subprocess
 import sys
 import textwrap
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 import inferlog
 from inferlog import ContextFilter, SampledLogger, SamplingFilter, request_context
 from inferlog.sampling import ErrorBufferHandler, buffered_request, force_sampling
+from inferlog.sampling.request_block import _in_use
 from tests.helpers import RecordCollector
 
 _LEVELS = st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
@@ -32,6 +35,17 @@ _CALLS = st.lists(
     ),
     max_size=25,
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_flags() -> Iterator[None]:
+    # What the process has used (an ErrorBufferHandler, force_sampling) is sticky and
+    # process-wide; other tests in this worker may have set it. Each test here starts
+    # as a fresh process would (the subprocess test checks the sticky behaviour).
+    saved = (_in_use.error_buffers, _in_use.forced)
+    _in_use.error_buffers = _in_use.forced = False
+    yield
+    _in_use.error_buffers, _in_use.forced = saved
 
 
 def _pipeline(name: str, **options: Any) -> tuple[logging.Logger, RecordCollector, SamplingFilter]:
@@ -120,7 +134,7 @@ def test_a_dropped_call_builds_no_record_and_a_kept_one_names_its_caller() -> No
     )
 
 
-_METHODS = ["info", "debug", "log", "warning", "error", "exception", "critical"]
+_METHODS = ["info", "debug", "log", "warning", "warn", "error", "exception", "critical"]
 
 
 @pytest.mark.parametrize("method", _METHODS)
@@ -140,18 +154,16 @@ def test_every_method_reports_the_callers_line(method: str, logger_class: str) -
     logger, collector, sampling = _pipeline(name, rate=1.0)
     log = SampledLogger(logger, sampling)
     arguments = (logging.INFO, "m") if method == "log" else ("m",)
-    getattr(log, method)(*arguments)
-    line = sys._getframe().f_lineno - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # warn() is deprecated
+        getattr(log, method)(*arguments)
+        line = sys._getframe().f_lineno - 1
     assert [(__file__, line)] == [(r.pathname, r.lineno) for r in collector.records]
 
 
 def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
     logger, collector, sampling = _pipeline("early.defer", rate=0.0)
     log = SampledLogger(logger, sampling)
-    ErrorBufferHandler().close()  # from now on this process may hold records in blocks
-    with buffered_request(), request_context(request_id="req-1"):
-        assert not log.skips(logging.INFO)  # an error buffer may want the record
-    assert not log.skips(logging.INFO, {"request_id": "r", "sample_buffered": True})
     with force_sampling(), request_context(request_id="req-1"):
         assert not log.skips(logging.INFO)
     assert not log.skips(logging.INFO)  # no request id: decided at random, by the filter
@@ -159,9 +171,72 @@ def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
     limited_logger, _, limited = _pipeline("early.limited", rate=0.0, max_per_second=10)
     assert not SampledLogger(limited_logger, limited).skips(logging.INFO, {"request_id": "r"})
     assert log.skips(logging.INFO, {"request_id": "r"})
+    # An ErrorBufferHandler may hold any record sampling drops, in a block or by
+    # request id: from then on nothing is skipped early.
+    ErrorBufferHandler().close()
+    assert not log.skips(logging.INFO, {"request_id": "r"})
+    with buffered_request(), request_context(request_id="req-1"):
+        assert not log.skips(logging.INFO)
     logger.setLevel(logging.WARNING)
-    assert log.skips(logging.INFO)  # the logger's own level
+    assert log.skips(logging.INFO)  # the logger's own level still applies
     assert [] == collector.records
+
+
+def test_records_an_error_buffer_holds_by_request_id_are_not_skipped() -> None:
+    # Without a buffered_request block the handler groups dropped records by request
+    # id and releases them when the request fails: the adapter must not skip them.
+    def run(name: str, adapter: bool) -> list[str]:
+        collector = RecordCollector()
+        buffer = ErrorBufferHandler(target=collector, sampling={"rate": 0.0})
+        buffer.addFilter(ContextFilter())
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.handlers = [buffer]
+        log = SampledLogger(logger, buffer.sampler) if adapter else logger
+        with request_context(request_id="req-1"):
+            log.info("step 1")
+            log.error("boom")
+        buffer.close()
+        return [r.getMessage() for r in collector.records]
+
+    assert ["step 1", "boom"] == run("early.buffer.plain", False)
+    assert ["step 1", "boom"] == run("early.buffer.adapter", True)
+
+
+def test_model_rates_follow_what_the_context_filter_stamps() -> None:
+    # A ContextFilter with fields= leaves the context's model_id off the record, so
+    # the filter applies the default rate; the adapter must not apply the model's.
+    def run(name: str, adapter: bool) -> list[str]:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        collector = RecordCollector()
+        collector.addFilter(ContextFilter(fields=["user_id"]))
+        sampling = SamplingFilter(rate=1.0, model_rates={"fraud": 0.0})
+        collector.addFilter(sampling)
+        logger.handlers = [collector]
+        log = SampledLogger(logger, sampling) if adapter else logger
+        with request_context(request_id="r1", model_id="fraud"):
+            log.info("scored")
+        return [r.getMessage() for r in collector.records]
+
+    assert ["scored"] == run("early.fields.plain", False)
+    assert ["scored"] == run("early.fields.adapter", True)
+
+
+def test_a_filter_with_its_own_rate_for_is_left_to_decide_and_nothing_raises() -> None:
+    class ByLevel(SamplingFilter):
+        def rate_for(self, record: logging.LogRecord) -> float:
+            return 0.0 if record.levelno <= logging.DEBUG else super().rate_for(record)
+
+    logger, collector, _ = _pipeline("early.rate-for")
+    sampling = ByLevel(rate=1.0, logger_rates={"other": 1.0})
+    collector.filters = [sampling]
+    log = SampledLogger(logger, sampling)
+    log.info("kept", extra={"request_id": "q"})
+    log.debug("dropped by the filter", extra={"request_id": "q"})
+    assert ["kept"] == [r.getMessage() for r in collector.records]
 
 
 def test_options_changed_after_the_adapter_exists_are_followed() -> None:
@@ -182,6 +257,16 @@ def test_options_changed_after_the_adapter_exists_are_followed() -> None:
     sampling.keep_level = logging.CRITICAL
     assert log.skips(logging.WARNING, call)
     assert not log.skips(logging.ERROR, call)  # failures are always kept
+    # Assigned at run time, a level is checked as the constructor checks it.
+    sampling.keep_level = "WARNING"
+    assert (logging.WARNING, False) == (sampling.keep_level, log.skips(logging.WARNING, call))
+    with pytest.raises(ValueError, match="keep_level"):
+        sampling.keep_level = "LOUD"
+    with pytest.raises(TypeError, match="force"):
+        sampling.force = "yes please"
+    with pytest.raises(ValueError, match="rate"):
+        sampling.rate = 2
+    assert (logging.WARNING, False, 0.0) == (sampling.keep_level, sampling.force, sampling.rate)
     log.info("kept after all", extra={"request_id": "r", "status": "error"})
     assert ["kept after all"] == [r.getMessage() for r in collector.records]
 
@@ -207,8 +292,7 @@ def test_a_filter_with_its_own_decide_is_never_second_guessed() -> None:
 def test_without_an_error_buffer_the_blocks_the_middleware_opens_change_nothing() -> None:
     # A fresh process: before any ErrorBufferHandler exists a buffered_request block
     # (the web middleware opens one per request) holds nothing, so the adapter skips
-    # inside it; once one exists, calls inside blocks, and calls carrying the mark it
-    # puts on what it releases, are left to the filter.
+    # inside it; once one exists, every call is left to the filter.
     code = textwrap.dedent(
         """
         import logging
@@ -231,7 +315,7 @@ def test_without_an_error_buffer_the_blocks_the_middleware_opens_change_nothing(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert 0 == done.returncode, done.stderr
-    assert "(True, True) False False True" == done.stdout.strip()
+    assert "(True, True) False False False" == done.stdout.strip()
 
 
 def test_the_adapters_extra_goes_under_each_calls_own() -> None:

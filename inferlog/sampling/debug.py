@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from inferlog.sampling.request_block import _scopes_in_use
+from inferlog.sampling.request_block import _in_use
 
 __all__ = [
     "DEBUG_ENV_VAR",
@@ -47,7 +47,7 @@ def force_sampling(enabled: bool = True) -> Iterator[None]:
     """
     token = None
     if enabled:
-        _scopes_in_use[0] = True
+        _in_use.forced = True
         token = _forced.set(True)
     try:
         yield

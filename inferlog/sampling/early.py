@@ -12,6 +12,7 @@ would keep. Whatever it cannot decide exactly it leaves to the filter.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from inferlog import schema
 from inferlog.context._state import _state_var
 from inferlog.sampling.debug import _forced
 from inferlog.sampling.filter import FAILURE_LEVEL, SamplingFilter
-from inferlog.sampling.request_block import _current_block, _scopes_in_use
+from inferlog.sampling.request_block import _in_use
 
 __all__ = ["SampledLogger"]
 
@@ -29,7 +30,6 @@ _INFO = logging.INFO
 _DEBUG = logging.DEBUG
 _STATUS = schema.STATUS
 _ERROR = schema.STATUS_ERROR
-_BUFFERED = schema.SAMPLE_BUFFERED
 _REQUEST_ID = schema.REQUEST_ID
 _MODEL_ID = schema.MODEL_ID
 _MODEL_VERSION = schema.MODEL_VERSION
@@ -61,11 +61,11 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     call is logged as usual and ``sampling`` decides on the record: WARNING and above,
     ``status="error"``, the rest of a failed request, the debug override, records
     without a request id (decided at random), rate-limit mode, a subclass that
-    overrides ``decide``, and, once the process has an
-    :class:`~inferlog.sampling.ErrorBufferHandler`, calls inside
-    :func:`~inferlog.sampling.buffered_request` (whose dropped records it holds) and
-    calls whose ``extra=`` carries ``sample_buffered=True`` (its mark on the records it
-    releases).
+    overrides ``decide`` or ``rate_for``, and every call once the process has an
+    :class:`~inferlog.sampling.ErrorBufferHandler` (it may hold any record sampling
+    drops, in a :func:`~inferlog.sampling.buffered_request` block or by request id).
+    Where ``model_rates`` apply, a call is skipped only if its record would be
+    dropped whether or not the ContextFilter stamps the context's model fields.
 
     ``sampling`` must be the filter that decides on these records on their way to
     every handler (``Pipeline.sampling`` after :func:`inferlog.configure`): a record
@@ -132,7 +132,7 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         for handler in handlers:
             if handler.level < lowest_kept and found not in handler.filters:
                 raise ValueError(
-                    f"records of {logger.name!r} reach handler {handler!r} without its "
+                    f"records of {logger.name!r} reach handler {_described(handler)} without its "
                     f"SamplingFilter: it would lose the records the adapter skipped"
                 )
         return cls(logger, found, extra)
@@ -142,57 +142,77 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         filtered out by the logger's level, or certainly dropped by ``sampling``."""
         # Runs on every call of the adapter: locals and C calls only on the way to a
         # drop, and the request context read only for what extra= does not give.
+        # Never raises: a call it cannot decide on is logged, for the filter to decide.
         if not self.logger.isEnabledFor(level):
             return True
         flt = self.sampling
+        in_use = _in_use
         # _early_below folds in keep_level, ERROR, force, rate-limit mode and a
-        # subclass's own decide().
-        if level >= flt._early_below:
+        # subclass's own decide() or rate_for(). An ErrorBufferHandler anywhere in the
+        # process may hold any record sampling drops (in a buffered_request block, or
+        # by request id), and the debug override keeps everything.
+        if level >= flt._early_below or in_use.error_buffers or (in_use.forced and _forced.get()):
             return False
-        given = extra if extra is not None else _NO_FIELDS
-        if self.extra:
-            given = {**self.extra, **given}
-        get = given.get
-        # The debug override, a buffered_request block that an ErrorBufferHandler may
-        # hold dropped records for, and the mark it puts on the records it releases:
-        # none of them can exist before the first force_sampling(True) or
-        # ErrorBufferHandler of the process.
-        if _scopes_in_use[0] and (
-            _forced.get() or _current_block.get() is not None or get(_BUFFERED) is True
-        ):
+        try:
+            given = extra if extra is not None else _NO_FIELDS
+            if self.extra:
+                given = {**self.extra, **given}
+            get = given.get
+            # As ContextFilter stamps them: the context's values unless extra= has them.
+            status = get(_STATUS, _ABSENT)
+            request_id = get(flt.request_id_field, _ABSENT)
+            fields = None
+            if status is _ABSENT or request_id is _ABSENT:
+                fields = _state_var.get().own
+                if status is _ABSENT:
+                    status = fields.get(_STATUS)
+                if request_id is _ABSENT:
+                    request_id = fields.get(_REQUEST_ID)
+            if status == _ERROR:
+                return False
+            if type(request_id) is not str or not request_id or request_id in flt._failed:
+                return False
+            rate = flt.rate
+            if flt.model_rates or flt.logger_rates:
+                rate = self._rate(get, fields)
+            if rate >= 1.0:
+                return False
+            if rate <= 0.0:
+                return True
+            fraction = flt._id_cache.get(request_id)
+            if fraction is None:
+                fraction = flt._fraction(None, request_id)  # type: ignore[arg-type]
+            return bool(fraction >= rate)
+        except Exception:
             return False
-        # As ContextFilter stamps them: the context's values unless extra= has the field.
-        status = get(_STATUS, _ABSENT)
-        request_id = get(flt.request_id_field, _ABSENT)
-        fields = None
-        if status is _ABSENT or request_id is _ABSENT:
-            fields = _state_var.get().own
-            if status is _ABSENT:
-                status = fields.get(_STATUS)
-            if request_id is _ABSENT:
-                request_id = fields.get(_REQUEST_ID)
-        if status == _ERROR:
-            return False
-        if type(request_id) is not str or not request_id or request_id in flt._failed:
-            return False
-        rate = flt.rate
-        if flt.model_rates or flt.logger_rates:
+
+    def _rate(self, get: Any, fields: Mapping[str, Any] | None) -> float:
+        """The filter's rate for a call, by model and logger name, taken high.
+
+        The request context's model fields reach the record only when the
+        ContextFilter stamps them (its ``fields=`` may leave them out), so the rate
+        is worked out both ways and the higher one kept: a call is skipped only when
+        the filter would drop its record either way.
+        """
+        model_id, version = get(_MODEL_ID, _ABSENT), get(_MODEL_VERSION, _ABSENT)
+        name = self.logger.name
+        rate_for = self.sampling.rate_for
+        own = _Known(
+            name,
+            None if model_id is _ABSENT else model_id,
+            None if version is _ABSENT else version,
+        )
+        rate = rate_for(own)  # type: ignore[arg-type]
+        if model_id is _ABSENT or version is _ABSENT:
             if fields is None:
                 fields = _state_var.get().own
             known = _Known(
-                self.logger.name,
-                get(_MODEL_ID, fields.get(_MODEL_ID)),
-                get(_MODEL_VERSION, fields.get(_MODEL_VERSION)),
+                name,
+                fields.get(_MODEL_ID) if model_id is _ABSENT else model_id,
+                fields.get(_MODEL_VERSION) if version is _ABSENT else version,
             )
-            rate = flt.rate_for(known)  # type: ignore[arg-type]
-        if rate >= 1.0:
-            return False
-        if rate <= 0.0:
-            return True
-        fraction = flt._id_cache.get(request_id)
-        if fraction is None:
-            fraction = flt._fraction(None, request_id)  # type: ignore[arg-type]
-        return fraction >= rate
+            rate = max(rate, rate_for(known))  # type: ignore[arg-type]
+        return rate
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
@@ -234,6 +254,13 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         """Log at WARNING (never sampled out unless ``keep_level`` is above it)."""
         self._forward(logging.WARNING, msg, args, kwargs)
 
+    def warn(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Deprecated alias of :meth:`warning`, as the stdlib's."""
+        warnings.warn(
+            "The 'warn' method is deprecated, use 'warning' instead", DeprecationWarning, 2
+        )
+        self._forward(logging.WARNING, msg, args, kwargs)
+
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at ERROR (never sampled out)."""
         self._forward(logging.ERROR, msg, args, kwargs)
@@ -266,3 +293,9 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         # adapter method above them is skipped by the logging module, being its own).
         merged["stacklevel"] = merged.get("stacklevel", 1) + frames
         self.logger.log(level, msg, *args, **merged)
+
+
+def _described(handler: logging.Handler) -> str:
+    """A handler as an error message names it: its dictConfig name first, if it has one."""
+    name = handler.get_name()
+    return f"{name!r} ({handler!r})" if name else repr(handler)

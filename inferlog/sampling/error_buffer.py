@@ -19,7 +19,7 @@ from inferlog._diagnostics import Counters, report, report_once
 from inferlog._options import check_handler, check_mapping
 from inferlog._record import copy_record, iter_extras
 from inferlog.sampling.filter import BUFFERED_ATTR, FAILURE_LEVEL, SAMPLE_RATE_ATTR, SamplingFilter
-from inferlog.sampling.request_block import _BufferedRequest, _current_block, _scopes_in_use
+from inferlog.sampling.request_block import _BufferedRequest, _current_block, _in_use
 
 __all__ = [
     "DEFAULT_BUFFER_CAPACITY",
@@ -120,7 +120,7 @@ class ErrorBufferHandler(logging.handlers.MemoryHandler):
         if target is not None:
             check_handler("target", target)
         super().__init__(capacity, flushLevel=FAILURE_LEVEL, target=target, flushOnClose=False)
-        _scopes_in_use[0] = True  # SampledLogger must now leave blocks to the filter
+        _in_use.error_buffers = True  # SampledLogger must now leave every call to the filters
         self.max_bytes = max_bytes
         self.max_requests = max_requests
         if isinstance(sampling, SamplingFilter):

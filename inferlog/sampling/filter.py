@@ -176,15 +176,23 @@ class SamplingFilter(logging.Filter):
         renew_after_fork(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # Settings changed at run time are checked as the constructor checks them.
+        if name == "keep_level":
+            value = check_level("keep_level", value)
+        elif name == "force":
+            value = check_bool("force", value)
+        elif name == "rate":
+            value = _check_rate("rate", value)
         object.__setattr__(self, name, value)
         if name in _EARLY_INPUTS:
-            # Kept up to date here so that SampledLogger reads one attribute, not four.
+            # Kept up to date here so that SampledLogger reads one attribute, not five.
             # (getattr, not __dict__: a materialised __dict__ slows every attribute read.)
             early = 0
             if (
                 not getattr(self, "force", True)
                 and getattr(self, "_limiter", None) is None
                 and type(self).decide is SamplingFilter.decide
+                and type(self).rate_for is SamplingFilter.rate_for
             ):
                 early = min(getattr(self, "keep_level", 0), FAILURE_LEVEL)
             object.__setattr__(self, "_early_below", early)

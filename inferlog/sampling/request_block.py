@@ -34,11 +34,22 @@ _current_block: ContextVar[_BufferedRequest | None] = ContextVar(
     "inferlog_buffered_request", default=None
 )
 
-#: Set for good by the first ErrorBufferHandler or ``force_sampling(True)`` in the
-#: process. Until then neither a buffered_request block nor the debug override can
-#: change a sampling decision, so SampledLogger need not read them; set for good,
-#: since a task or thread may carry a copy of the context after its block ended.
-_scopes_in_use: list[bool] = [False]
+
+class _InUse:
+    """What the process has used, for good: SampledLogger reads none of it before."""
+
+    __slots__ = ("error_buffers", "forced")
+
+    def __init__(self) -> None:
+        #: An ErrorBufferHandler was made: it may hold any record sampling drops (in a
+        #: buffered_request block, or by request id), so none may be skipped early.
+        self.error_buffers = False
+        #: ``force_sampling(True)`` ran: the debug override must be read. For good,
+        #: since a task or thread may carry a copy of the context after the block.
+        self.forced = False
+
+
+_in_use = _InUse()
 
 
 @contextmanager
