@@ -179,7 +179,15 @@ def iter_file_records(
             excerpt = body[:MAX_EXCERPT_CHARS].decode("utf-8", "replace")
             handle(InvalidLine(name, number, excerpt, torn))
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        handle(InvalidLine(name, number + 1, f"<compressed data cut short: {err}>", True))
+        handle(InvalidLine(name, number + 1, compressed_data_note(err), True))
+
+
+def compressed_data_note(err: BaseException) -> str:
+    """What to say of a gzip file whose data stops being readable with ``err``."""
+    if isinstance(err, EOFError):
+        return f"<compressed data cut short: {err}>"
+    # Bytes after the stream that are not another stream, or a corrupt stream.
+    return f"<compressed data unreadable from here on: {err}>"
 
 
 class _Stream:

@@ -270,6 +270,47 @@ def test_a_gzip_file_whose_last_bad_line_is_whole_is_not_torn(tmp_path: Path) ->
     assert (report.records, report.unreadable, report.torn, report.note) == (3, 1, False, "")
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+@pytest.mark.parametrize(
+    ("tail", "unreadable", "torn"),
+    [
+        ("", 1, False),  # the last line is whole
+        ("{last}", 1, False),  # a record missing only its newline: nothing lost
+        ("   ", 1, False),  # blanks are nothing
+        ('{"timestamp": "2027-01-15T08:0', 2, True),  # cut mid-record
+    ],
+)
+def test_a_file_is_torn_only_when_its_last_line_was_cut_and_is_unreadable(
+    tmp_path: Path, suffix: str, tail: str, unreadable: int, torn: bool
+) -> None:
+    lines = [json.dumps(call(i, latency=1.0)) for i in range(4)]
+    text = lines[0] + "\n" + "garbage\n" + "".join(line + "\n" for line in lines[1:3])
+    text += tail.replace("{last}", lines[3])
+    path = tmp_path / f"app.20270115T080000.000000Z{suffix}"
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    records = 4 if tail == "{last}" else 3
+    assert (report.records, report.unreadable, report.torn) == (records, unreadable, torn)
+
+
+def test_a_plain_file_without_bad_lines_is_never_torn(tmp_path: Path) -> None:
+    line = json.dumps(call(0, latency=1.0))
+    (tmp_path / "app.jsonl").write_text(line + "\n" + line)
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert (report.records, report.unreadable, report.torn) == (2, 0, False)
+
+
+def test_bytes_after_a_gzip_stream_are_named_not_called_a_cut(tmp_path: Path) -> None:
+    lines = "".join(json.dumps(call(i, latency=1.0)) + "\n" for i in range(3)) + "bad\n"
+    path = tmp_path / "app.20270115T080000.000000Z.jsonl.gz"
+    path.write_bytes(gzip.compress(lines.encode()) + b"GARBAGE")
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert (report.records, report.unreadable, report.torn) == (3, 1, False)
+    assert "unreadable from here on" in report.note
+    assert "cut short" not in report.note
+
+
 def test_a_window_over_gzip_and_plain_files_selects_by_time(tmp_path: Path) -> None:
     calls = mixed_calls(300, seed=3)
     write(tmp_path / "app.20270115T080000.000000Z.jsonl.gz", calls[:150])

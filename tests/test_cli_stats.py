@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import subprocess
@@ -177,3 +178,15 @@ def test_python_dash_m_inferlog_runs_stats_and_draws_no_progress_when_piped(logs
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout + result.stderr
     assert result.stdout.splitlines()[0].split()[:2] == ["records", "calls"]
+
+
+def test_a_gzip_file_cut_before_any_whole_line_is_reported_by_its_note_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = gzip.compress(b'{"timestamp": "2027-01-15T08:00:00.000000Z", "level": "INFO"}\n' * 50)
+    (tmp_path / "app.20270115T080000.000000Z.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    main(["stats", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "cut short" in err
+    assert "0 unreadable" not in err
+    assert "torn" not in err

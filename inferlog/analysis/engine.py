@@ -18,6 +18,7 @@ import gzip
 import os
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import orjson
 
 from inferlog import schema
 from inferlog.analysis.errors import InputError, MissingExtraError
-from inferlog.reader import InvalidLine, iter_file_records
+from inferlog.reader import InvalidLine, compressed_data_note, iter_file_records
 
 __all__ = [
     "CORE_COLUMNS",
@@ -144,17 +145,39 @@ class FileReport:
     details: list[InvalidLine] = field(default_factory=list)
 
 
+#: How far back from a plain file's end its last line is looked for.
+_TAIL_LIMIT: Final = 4 << 20
+
+
+def _unreadable_tail(tail: bytes) -> bool:
+    """Whether ``tail``, a last line without its newline, is not a record: torn.
+
+    A line of blanks is nothing; a JSON object with a core field is a record whose
+    writer only missed the newline, and nothing of it was lost.
+    """
+    body = tail.strip()
+    if not body:
+        return False
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return True
+    return not (isinstance(value, dict) and any(c in value for c in CORE_COLUMNS))
+
+
 def _ends_torn(path: str) -> bool:
-    """Whether plain file ``path`` ends in a line without its newline."""
+    """Whether plain file ``path`` ends in an unreadable line without its newline."""
     try:
         with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
-                return False
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) != b"\n"
+            end = handle.seek(0, os.SEEK_END)
+            start = max(0, end - _TAIL_LIMIT)
+            handle.seek(start)
+            tail = handle.read()
     except OSError:
         return False
+    if not tail or tail.endswith(b"\n"):
+        return False
+    return _unreadable_tail(tail.rpartition(b"\n")[2])
 
 
 def _salvage(path: str, directory: str, report: FileReport) -> str:
@@ -166,7 +189,8 @@ def _salvage(path: str, directory: str, report: FileReport) -> str:
             out.write(orjson.dumps(record) + b"\n")
     report.details.extend(invalid)
     report.unreadable += sum(1 for line in invalid if not line.excerpt.startswith("<"))
-    report.torn = any(line.torn for line in invalid)
+    # The "<compressed data ...>" entry says where reading stopped; it is no line.
+    report.torn = any(line.torn for line in invalid if not line.excerpt.startswith("<"))
     report.note = next((line.excerpt for line in invalid if line.excerpt.startswith("<")), "")
     return target
 
@@ -244,7 +268,12 @@ def materialize(
                     "give it more with --memory-limit"
                 ) from err
             except (duckdb.IOException, duckdb.InvalidInputException) as err:
-                broken = [p for p, r in reading.items() if r == p and p in str(err)]
+                unsalvaged = [p for p, r in reading.items() if r == p]
+                broken = [p for p in unsalvaged if p in str(err)]
+                if not broken:
+                    # Older DuckDB releases name no file for some gzip errors ("Input
+                    # is not a GZIP stream"): find the gzip files that are damaged.
+                    broken = [p for p in unsalvaged if p.endswith(".gz") and _gzip_end(p)[1]]
                 if not broken:
                     raise InputError(f"cannot read the logs: {err}") from err
                 for path in broken:
@@ -265,13 +294,14 @@ def account(
         report.records += int(lines) - int(unreadable)
         report.unreadable += int(unreadable)
     for report in reports.values():
+        if not report.unreadable:
+            continue  # a torn last line is an unreadable one
         if not report.path.endswith(".gz"):
             report.torn = report.torn or _ends_torn(report.path)
-        elif report.unreadable:
-            # Only a file with unreadable lines can end in a torn one: decompress it
-            # to its end to see. Older DuckDB releases (the last for Python 3.10) also
-            # read a cut gzip stream up to the cut without an error: say so as a newer
-            # one makes us say.
+        else:
+            # Decompressed to its end to see its last line. Older DuckDB releases (the
+            # last for Python 3.10) also read a cut gzip stream up to the cut without
+            # an error: say so as a newer one makes us say.
             torn, note = _gzip_end(report.path)
             report.torn = report.torn or torn
             report.note = report.note or note
@@ -279,17 +309,18 @@ def account(
 
 
 def _gzip_end(path: str) -> tuple[bool, str]:
-    """Whether the text in gzip file ``path`` ends mid-line, and the note for a stream
-    cut short ("" when it is whole)."""
-    last = b""
+    """Whether gzip file ``path`` ends in an unreadable line without its newline, and
+    the note for compressed data that stops being readable ("" when it is whole)."""
+    tail = b""
     note = ""
     try:
         with gzip.open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
-                last = chunk[-1:]
-    except (EOFError, gzip.BadGzipFile, OSError) as err:
-        note = f"<compressed data cut short: {err}>"
-    return last not in (b"", b"\n"), note
+                _before, newline, after = chunk.rpartition(b"\n")
+                tail = after if newline else (tail + after)[-_TAIL_LIMIT:]
+    except (EOFError, gzip.BadGzipFile, OSError, zlib.error) as err:
+        return False, compressed_data_note(err)  # where reading stopped: no line
+    return _unreadable_tail(tail), note
 
 
 def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:

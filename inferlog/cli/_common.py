@@ -60,9 +60,13 @@ def report_files(command: str, reports: Sequence[FileReport]) -> None:
     for report in reports:
         if not (report.unreadable or report.note):
             continue
-        what = f"{report.unreadable} unreadable line(s) skipped"
-        if report.torn:
-            what += ", the last one torn (its writer stopped mid-line)"
+        parts = []
+        if report.unreadable:
+            skipped = f"{report.unreadable} unreadable line(s) skipped"
+            if report.torn:
+                skipped += ", the last one torn (its writer stopped mid-line)"
+            parts.append(skipped)
         if report.note:
-            what += f"; {report.note}"
+            parts.append(report.note)
+        what = "; ".join(parts)
         print(f"inferlog {command}: {report.path}: {what}", file=sys.stderr)
