@@ -151,6 +151,9 @@ def _lines(path: str) -> Iterator[bytes]:
         yield from compressed
 
 
+_BOM: Final = b"\xef\xbb\xbf"
+
+
 def iter_file_records(
     path: PathArg, *, on_invalid: OnInvalid | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -167,6 +170,8 @@ def iter_file_records(
         for number, raw in enumerate(_lines(name), start=1):
             torn = not raw.endswith(b"\n")
             body = raw.strip()
+            if number == 1 and body.startswith(_BOM):
+                body = body[len(_BOM) :]  # a file saved by a Windows editor
             if not body:
                 continue
             try:
@@ -228,11 +233,13 @@ def _merge(files: list[str], on_invalid: OnInvalid | None) -> Iterator[dict[str,
     # Files are opened in the order of their first record, and only once the merge
     # reaches that time, so that consecutive rotated files are read one after the
     # other while files from different writers that overlap are interleaved.
-    starts = sorted(
-        (key, order, path)
-        for order, path in enumerate(files)
-        if (key := _first_key(path)) is not None
-    )
+    keyed = [(_first_key(path), order, path) for order, path in enumerate(files)]
+    for key, _order, path in keyed:
+        if key is None:
+            # No record in it: read it once anyway, so that what it holds is reported.
+            for _record in iter_file_records(path, on_invalid=on_invalid):
+                pass
+    starts = sorted((key, order, path) for key, order, path in keyed if key is not None)
     waiting = iter(starts)
     upcoming = next(waiting, None)
     active: list[tuple[float, int, _Stream]] = []

@@ -311,6 +311,34 @@ def test_bytes_after_a_gzip_stream_are_named_not_called_a_cut(tmp_path: Path) ->
     assert "cut short" not in report.note
 
 
+def test_zero_padding_after_a_gzip_stream_does_not_stop_the_run(tmp_path: Path) -> None:
+    lines = "".join(json.dumps(call(i, latency=1.0)) + "\n" for i in range(3))
+    padded = tmp_path / "app.20270115T080000.000000Z.jsonl.gz"
+    padded.write_bytes(gzip.compress(lines.encode()) + b"\0" * 100)
+    (tmp_path / "app.jsonl").write_text(lines)
+    reports = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert [(Path(r.path).name, r.records, r.unreadable) for r in reports] == [
+        ("app.20270115T080000.000000Z.jsonl.gz", 3, 0),
+        ("app.jsonl", 3, 0),
+    ]
+
+
+def test_a_long_last_record_missing_its_newline_is_not_torn(tmp_path: Path) -> None:
+    record = call(1, latency=1.0)
+    record["prompt"] = "x" * (3 << 20)  # longer than one step back from the end
+    text = json.dumps(call(0, latency=1.0)) + "\ngarbage\n" + json.dumps(record)
+    (tmp_path / "app.jsonl").write_text(text)
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert (report.records, report.unreadable, report.torn) == (2, 1, False)
+
+
+def test_a_last_line_without_core_fields_is_both_unreadable_and_torn(tmp_path: Path) -> None:
+    text = json.dumps(call(0, latency=1.0)) + '\n{"timestamp": null}'
+    (tmp_path / "app.jsonl").write_text(text)
+    (report,) = compute_stats(str(tmp_path), StatsSpec(by=())).files
+    assert (report.records, report.unreadable, report.torn) == (1, 1, True)
+
+
 def test_a_window_over_gzip_and_plain_files_selects_by_time(tmp_path: Path) -> None:
     calls = mixed_calls(300, seed=3)
     write(tmp_path / "app.20270115T080000.000000Z.jsonl.gz", calls[:150])

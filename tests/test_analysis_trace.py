@@ -110,3 +110,21 @@ def test_without_an_access_record_the_records_are_flat(tmp_path: Path) -> None:
     write(tmp_path / "a.jsonl", [call(1, request_id="x"), call(2, request_id="x")])
     nodes = list(walk(build_tree(find_request(str(tmp_path), "x"))))
     assert [depth for depth, _ in nodes] == [0, 0]
+
+
+def test_a_first_line_after_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    line = json.dumps({**call(0, latency=1.0), "request_id": "r0"})
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n")
+    assert ["r0"] == [r["request_id"] for r in find_request(str(tmp_path), "r0")]
+
+
+def test_a_file_that_cannot_be_read_is_named_not_passed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Plain text under a .gz name: no record comes out of it, and trace must say why.
+    line = json.dumps({**call(0, latency=1.0), "request_id": "r0"})
+    (tmp_path / "app.jsonl.gz").write_text(line + "\n")
+    assert main(["trace", "r0", str(tmp_path)]) == EXIT_FOUND
+    err = capsys.readouterr().err
+    assert "app.jsonl.gz: <compressed data unreadable from here on" in err
+    assert "unreadable line(s)" not in err  # the note is no line

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -182,47 +182,88 @@ def test_what_it_cannot_decide_exactly_it_leaves_to_the_filter() -> None:
     assert [] == collector.records
 
 
+def _plain_and_adapter(
+    name: str,
+    make: Callable[[], tuple[logging.Handler, SamplingFilter, RecordCollector]],
+    play: Callable[[Any], None],
+) -> tuple[list[str], list[str]]:
+    """The messages that reach ``make``'s collector when ``play`` logs through the plain
+    logger, and through the adapter, each with a handler of its own."""
+    kept = []
+    for adapter in (False, True):
+        handler, sampling, collector = make()
+        logger = logging.getLogger(f"{name}.{'adapter' if adapter else 'plain'}")
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.handlers = [handler]
+        play(SampledLogger(logger, sampling) if adapter else logger)
+        handler.close()
+        kept.append([r.getMessage() for r in collector.records])
+    return kept[0], kept[1]
+
+
+def _stamping(fields: list[str], **options: Any) -> Callable[[], Any]:
+    """A collector behind ContextFilter(fields=fields) and SamplingFilter(**options)."""
+
+    def make() -> tuple[logging.Handler, SamplingFilter, RecordCollector]:
+        collector = RecordCollector()
+        collector.addFilter(ContextFilter(fields=fields))
+        sampling = SamplingFilter(**options)
+        collector.addFilter(sampling)
+        return collector, sampling, collector
+
+    return make
+
+
 def test_records_an_error_buffer_holds_by_request_id_are_not_skipped() -> None:
     # Without a buffered_request block the handler groups dropped records by request
     # id and releases them when the request fails: the adapter must not skip them.
-    def run(name: str, adapter: bool) -> list[str]:
+    def make() -> tuple[logging.Handler, SamplingFilter, RecordCollector]:
         collector = RecordCollector()
         buffer = ErrorBufferHandler(target=collector, sampling={"rate": 0.0})
         buffer.addFilter(ContextFilter())
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
-        logger.handlers = [buffer]
-        log = SampledLogger(logger, buffer.sampler) if adapter else logger
+        return buffer, buffer.sampler, collector
+
+    def play(log: Any) -> None:
         with request_context(request_id="req-1"):
             log.info("step 1")
             log.error("boom")
-        buffer.close()
-        return [r.getMessage() for r in collector.records]
 
-    assert ["step 1", "boom"] == run("early.buffer.plain", False)
-    assert ["step 1", "boom"] == run("early.buffer.adapter", True)
+    expected = ["step 1", "boom"]
+    assert (expected, expected) == _plain_and_adapter("early.buffer", make, play)
+
+
+def _score(log: Any) -> None:
+    with request_context(request_id="req-1", model_id="fraud", model_version="v2"):
+        log.info("scored")
 
 
 def test_model_rates_follow_what_the_context_filter_stamps() -> None:
     # A ContextFilter with fields= leaves the context's model_id off the record, so
     # the filter applies the default rate; the adapter must not apply the model's.
-    def run(name: str, adapter: bool) -> list[str]:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
-        collector = RecordCollector()
-        collector.addFilter(ContextFilter(fields=["user_id"]))
-        sampling = SamplingFilter(rate=1.0, model_rates={"fraud": 0.0})
-        collector.addFilter(sampling)
-        logger.handlers = [collector]
-        log = SampledLogger(logger, sampling) if adapter else logger
-        with request_context(request_id="r1", model_id="fraud"):
-            log.info("scored")
-        return [r.getMessage() for r in collector.records]
+    make = _stamping(["user_id"], rate=1.0, model_rates={"fraud": 0.0})
+    assert (["scored"], ["scored"]) == _plain_and_adapter("early.fields", make, _score)
 
-    assert ["scored"] == run("early.fields.plain", False)
-    assert ["scored"] == run("early.fields.adapter", True)
+
+def test_a_model_id_stamped_without_its_version_takes_the_models_rate() -> None:
+    # fields=["model_id"] stamps the model but not its version, so the filter applies
+    # model_rates["fraud"], not model_rates["fraud@v2"]: the adapter must not skip.
+    make = _stamping(["model_id"], rate=0.0, model_rates={"fraud": 1.0, "fraud@v2": 0.0})
+    assert (["scored"], ["scored"]) == _plain_and_adapter("early.model-only", make, _score)
+
+
+def test_filter_rules_replaced_by_a_subclass_or_on_the_instance_are_left_to_it() -> None:
+    class KeepAllByFilter(SamplingFilter):
+        def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
+            return True
+
+    logger, _, _ = _pipeline("early.own-filter")
+    call = {"request_id": "r"}
+    assert not SampledLogger(logger, KeepAllByFilter(rate=0.0)).skips(logging.INFO, call)
+    patched = SamplingFilter(rate=0.0)
+    assert SampledLogger(logger, patched).skips(logging.INFO, call)
+    patched.decide = lambda record: 1.0  # type: ignore[method-assign]
+    assert not SampledLogger(logger, patched).skips(logging.INFO, call)
 
 
 def test_a_filter_with_its_own_rate_for_is_left_to_decide_and_nothing_raises() -> None:

@@ -145,8 +145,8 @@ class FileReport:
     details: list[InvalidLine] = field(default_factory=list)
 
 
-#: How far back from a plain file's end its last line is looked for.
-_TAIL_LIMIT: Final = 4 << 20
+#: How much of a plain file's end is read at a time to find its last line.
+_TAIL_STEP: Final = 1 << 20
 
 
 def _unreadable_tail(tail: bytes) -> bool:
@@ -162,20 +162,26 @@ def _unreadable_tail(tail: bytes) -> bool:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return True
-    return not (isinstance(value, dict) and any(c in value for c in CORE_COLUMNS))
+    # As UNREADABLE_SQL counts it: an object whose core fields are all missing or null.
+    return not (isinstance(value, dict) and any(value.get(c) is not None for c in CORE_COLUMNS))
 
 
 def _ends_torn(path: str) -> bool:
     """Whether plain file ``path`` ends in an unreadable line without its newline."""
     try:
         with open(path, "rb") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            start = max(0, end - _TAIL_LIMIT)
-            handle.seek(start)
-            tail = handle.read()
+            start = end = handle.seek(0, os.SEEK_END)
+            tail = b""
+            # Back from the end, a step at a time, to the newline before the last line.
+            while start > 0:
+                start = max(0, start - _TAIL_STEP)
+                handle.seek(start)
+                tail = handle.read(end - start)
+                if tail.endswith(b"\n"):
+                    return False
+                if b"\n" in tail:
+                    break
     except OSError:
-        return False
-    if not tail or tail.endswith(b"\n"):
         return False
     return _unreadable_tail(tail.rpartition(b"\n")[2])
 
@@ -271,9 +277,10 @@ def materialize(
                 unsalvaged = [p for p, r in reading.items() if r == p]
                 broken = [p for p in unsalvaged if p in str(err)]
                 if not broken:
-                    # Older DuckDB releases name no file for some gzip errors ("Input
-                    # is not a GZIP stream"): find the gzip files that are damaged.
-                    broken = [p for p in unsalvaged if p.endswith(".gz") and _gzip_end(p)[1]]
+                    # Some gzip errors name no file ("Input is not a GZIP stream", from
+                    # bytes after the stream that Python's gzip reads past, or a
+                    # damaged one): read every gzip file not read that way yet.
+                    broken = [p for p in unsalvaged if p.endswith(".gz")]
                 if not broken:
                     raise InputError(f"cannot read the logs: {err}") from err
                 for path in broken:
@@ -317,7 +324,7 @@ def _gzip_end(path: str) -> tuple[bool, str]:
         with gzip.open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
                 _before, newline, after = chunk.rpartition(b"\n")
-                tail = after if newline else (tail + after)[-_TAIL_LIMIT:]
+                tail = after if newline else tail + after
     except (EOFError, gzip.BadGzipFile, OSError, zlib.error) as err:
         return False, compressed_data_note(err)  # where reading stopped: no line
     return _unreadable_tail(tail), note

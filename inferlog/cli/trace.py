@@ -45,12 +45,17 @@ def run(args: argparse.Namespace) -> int:
     records = find_request(
         args.paths, args.request_id, window=window, filters=filters, on_invalid=skipped.append
     )
-    if skipped:
-        torn = sum(1 for line in skipped if line.torn)
+    # "<compressed data ...>" entries say where a file stopped being readable: no line.
+    lines = [line for line in skipped if not line.excerpt.startswith("<")]
+    if lines:
+        torn = sum(1 for line in lines if line.torn)
         print(
-            f"inferlog trace: skipped {len(skipped)} unreadable line(s) ({torn} torn)",
+            f"inferlog trace: skipped {len(lines)} unreadable line(s) ({torn} torn)",
             file=sys.stderr,
         )
+    for note in skipped:
+        if note.excerpt.startswith("<"):
+            print(f"inferlog trace: {note.path}: {note.excerpt}", file=sys.stderr)
     if not records:
         print(f"inferlog trace: no record has request_id {args.request_id!r}", file=sys.stderr)
         return EXIT_FOUND

@@ -189,30 +189,25 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def _rate(self, get: Any, fields: Mapping[str, Any] | None) -> float:
         """The filter's rate for a call, by model and logger name, taken high.
 
-        The request context's model fields reach the record only when the
-        ContextFilter stamps them (its ``fields=`` may leave them out), so the rate
-        is worked out both ways and the higher one kept: a call is skipped only when
-        the filter would drop its record either way.
+        A model field missing from ``extra=`` reaches the record from the request
+        context only when the ContextFilter stamps it (its ``fields=`` may leave it
+        out), so the rate is worked out for each of those outcomes and the highest
+        kept: a call is skipped only when the filter would drop its record anyway.
         """
-        model_id, version = get(_MODEL_ID, _ABSENT), get(_MODEL_VERSION, _ABSENT)
         name = self.logger.name
         rate_for = self.sampling.rate_for
-        own = _Known(
-            name,
-            None if model_id is _ABSENT else model_id,
-            None if version is _ABSENT else version,
+        model_ids = [get(_MODEL_ID, _ABSENT)]
+        versions = [get(_MODEL_VERSION, _ABSENT)]
+        for choices, field in ((model_ids, _MODEL_ID), (versions, _MODEL_VERSION)):
+            if choices[0] is _ABSENT:
+                if fields is None:
+                    fields = _state_var.get().own
+                choices[:] = [None, fields.get(field)]
+        return max(
+            rate_for(_Known(name, model_id, version))  # type: ignore[arg-type]
+            for model_id in model_ids
+            for version in versions
         )
-        rate = rate_for(own)  # type: ignore[arg-type]
-        if model_id is _ABSENT or version is _ABSENT:
-            if fields is None:
-                fields = _state_var.get().own
-            known = _Known(
-                name,
-                fields.get(_MODEL_ID) if model_id is _ABSENT else model_id,
-                fields.get(_MODEL_VERSION) if version is _ABSENT else version,
-            )
-            rate = max(rate, rate_for(known))  # type: ignore[arg-type]
-        return rate
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]

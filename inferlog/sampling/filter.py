@@ -61,7 +61,9 @@ _FAILED_IDS_SIZE = 10_000
 # only way to annotate a record is in place.
 _RECORD_REPLACEMENT = sys.version_info >= (3, 12)
 # The attributes that decide whether SampledLogger may take the decision early.
-_EARLY_INPUTS = frozenset({"force", "keep_level", "_limiter"})
+_EARLY_INPUTS = frozenset({"force", "keep_level", "_limiter", "decide", "rate_for", "filter"})
+# The methods whose rules SampledLogger repeats: one overridden leaves it to the filter.
+_OWN_RULES = ("decide", "rate_for", "filter")
 
 
 def _check_rate(name: str, value: object) -> float:
@@ -191,11 +193,16 @@ class SamplingFilter(logging.Filter):
             if (
                 not getattr(self, "force", True)
                 and getattr(self, "_limiter", None) is None
-                and type(self).decide is SamplingFilter.decide
-                and type(self).rate_for is SamplingFilter.rate_for
+                and all(self._rule_is_ours(rule) for rule in _OWN_RULES)
             ):
                 early = min(getattr(self, "keep_level", 0), FAILURE_LEVEL)
             object.__setattr__(self, "_early_below", early)
+
+    def _rule_is_ours(self, name: str) -> bool:
+        # Overridden in a subclass or replaced on the instance: not this class's rule.
+        # (Changed on a class after the filter was made, it goes unseen.)
+        method = getattr(self, name, None)
+        return getattr(method, "__func__", None) is getattr(SamplingFilter, name)
 
     def after_fork_in_child(self) -> None:
         """Give a forked child a new lock (a parent thread may have held this one)."""
