@@ -61,7 +61,7 @@ class SampledLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     call is logged as usual and ``sampling`` decides on the record: WARNING and above,
     ``status="error"``, the rest of a failed request, the debug override, records
     without a request id (decided at random), rate-limit mode, a subclass that
-    overrides ``decide`` or ``rate_for``, and every call once the process has an
+    replaces ``decide``, ``rate_for`` or ``filter``, and every call once the process has an
     :class:`~inferlog.sampling.ErrorBufferHandler` (it may hold any record sampling
     drops, in a :func:`~inferlog.sampling.buffered_request` block or by request id).
     Where ``model_rates`` apply, a call is skipped only if its record would be
