@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,9 @@ _options = st.sampled_from(
 def test_any_option_value_gives_a_working_pipeline_or_an_error_naming_it(
     tmp_path: Path, option: str, value: Any
 ) -> None:
-    path = tmp_path / f"p{os.getpid()}.jsonl"
+    # A file of its own per example: an earlier example's listener may still be
+    # writing the last of its lines when this one reads (with shutdown_timeout tiny).
+    path = tmp_path / f"p{os.getpid()}-{uuid.uuid4().hex}.jsonl"
     kwargs: dict[str, Any] = {"filename": path, "console": False, "handle_sigterm": False}
     kwargs[option] = value
     try:
