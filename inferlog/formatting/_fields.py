@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from inferlog import schema
@@ -69,6 +69,35 @@ def _stack_lines(stack_info: object) -> list[str] | None:
 
 #: Record attributes that are never extras; ``exception`` is written last, on its own.
 _NOT_EXTRAS: Final = STANDARD_RECORD_ATTRS | {schema.EXCEPTION_FIELD}
+
+
+def output_order(
+    keys: Iterable[Any],
+    inference_out: Sequence[tuple[str, str]],
+    names: Mapping[str, str],
+    placed: Iterable[Any],
+) -> list[tuple[Any, Any]]:
+    """``(key, output name)`` of each extra field, in the order a line holds them.
+
+    The inference fields first, in schema order (``inference_out`` gives their output
+    names), then the others as given, renamed by ``names``; a name already ``placed``
+    or taken by an earlier field gets :data:`~inferlog.schema.COLLISION_PREFIX`, so an
+    extra called "level" or "timestamp" does not hide the real one.
+    """
+    rest = list(keys)
+    order: list[tuple[Any, Any]] = []
+    for field, out in inference_out:
+        if field in rest:
+            rest.remove(field)
+            order.append((field, out))
+    taken = {*placed, *(out for _field, out in order)}
+    for key in rest:
+        out = names.get(key, key) if names else key
+        if out in taken:
+            out = f"{schema.COLLISION_PREFIX}{out}"
+        taken.add(out)
+        order.append((key, out))
+    return order
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[Any, Any]:

@@ -27,6 +27,7 @@ from inferlog.formatting._fields import (
     _extra_fields,
     _stack_lines,
     format_timestamp,
+    output_order,
     record_exception,
 )
 from inferlog.formatting._fit import encode_field, fit_record
@@ -337,16 +338,8 @@ class JsonFormatter(OrjsonFormatter):
             fields.update(extras)
         else:
             fields = extras
-        for field, out in self._inference_out:
-            if field in fields:
-                log_data[out] = fields.pop(field)
-        names = self._names
-        for key, value in fields.items():
-            out = names.get(key, key) if names else key
-            if out in log_data:
-                # An extra called "level" or "timestamp" must not hide the real one.
-                out = f"{_schema.COLLISION_PREFIX}{out}"
-            log_data[out] = value
+        for key, out in output_order(fields, self._inference_out, self._names, log_data):
+            log_data[out] = fields[key]
         self._add_tail(log_data, record)
 
     def _plan(
@@ -356,21 +349,8 @@ class JsonFormatter(OrjsonFormatter):
         add_fields writes them after the ``placed`` fields; _NO_PLAN for the careful way."""
         if not all(type(key) is str and key for key in layout):
             return _NO_PLAN
-        extras = [key for key in layout if key not in _NOT_EXTRAS and key[0] != "_"]
-        plan: list[tuple[str, str]] = []
-        for field, out in self._inference_out:
-            if field in extras:
-                extras.remove(field)
-                plan.append((field, out))
-        taken = {*placed, *(out for _field, out in plan)}
-        names = self._names
-        for key in extras:
-            out = names.get(key, key) if names else key
-            if out in taken:
-                out = f"{_schema.COLLISION_PREFIX}{out}"
-            taken.add(out)
-            plan.append((key, out))
-        return tuple(plan)
+        extras = (key for key in layout if key not in _NOT_EXTRAS and key[0] != "_")
+        return tuple(output_order(extras, self._inference_out, self._names, placed))
 
     def _add_tail(self, log_data: dict[str, Any], record: logging.LogRecord) -> None:
         if record.stack_info:
@@ -405,14 +385,8 @@ class JsonFormatter(OrjsonFormatter):
         for name in layout.record_fields:
             log_data[names.get(name, name)] = layout.attribute(self, record, name)
         fields.update(layout.extras(record))
-        for field, out in self._inference_out:
-            if field in fields:
-                log_data[out] = fields.pop(field)
-        for key, value in fields.items():
-            out = names.get(key, key)
-            if out in log_data:
-                out = f"{_schema.COLLISION_PREFIX}{out}"
-            log_data[out] = value
+        for key, out in output_order(fields, self._inference_out, names, log_data):
+            log_data[out] = fields[key]
         if layout.timestamp_key is not None:
             log_data[self._name(layout.timestamp_key)] = self._timestamp(record.created)
         taken = layout.format_fields or ()
