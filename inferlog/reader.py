@@ -63,6 +63,12 @@ class InvalidLine(NamedTuple):
     #: True for the last line of a file that does not end in a newline.
     torn: bool
 
+    @property
+    def is_note(self) -> bool:
+        """True for the entry that says where a gzip file stopped being readable
+        (its excerpt is ``<compressed data ...>``): it stands for no line."""
+        return self.excerpt.startswith("<")
+
 
 OnInvalid = Callable[[InvalidLine], None]
 
@@ -220,26 +226,34 @@ class _Stream:
         return True
 
 
-def _first_key(path: str) -> float | None:
-    """The sort key of the first record of ``path``, None if it has none."""
-    stream = _Stream(iter_file_records(path, on_invalid=lambda _invalid: None), 0)
+def _first_key(path: str, on_invalid: OnInvalid | None) -> float | None:
+    """The sort key of the first record of ``path``, None if it has none.
+
+    The lines skipped before the first record are reported when the merge reads the
+    file; a file with no record is read whole here, so its skipped lines are
+    reported here.
+    """
+    skipped: list[InvalidLine] = []
+    stream = _Stream(iter_file_records(path, on_invalid=skipped.append), 0)
     try:
-        return stream.key if stream.advance() else None
+        if stream.advance():
+            return stream.key
     finally:
         stream.records.close()  # type: ignore[attr-defined]
+    for invalid in skipped:
+        (on_invalid or _report_invalid)(invalid)
+    return None
 
 
 def _merge(files: list[str], on_invalid: OnInvalid | None) -> Iterator[dict[str, Any]]:
     # Files are opened in the order of their first record, and only once the merge
     # reaches that time, so that consecutive rotated files are read one after the
     # other while files from different writers that overlap are interleaved.
-    keyed = [(_first_key(path), order, path) for order, path in enumerate(files)]
-    for key, _order, path in keyed:
-        if key is None:
-            # No record in it: read it once anyway, so that what it holds is reported.
-            for _record in iter_file_records(path, on_invalid=on_invalid):
-                pass
-    starts = sorted((key, order, path) for key, order, path in keyed if key is not None)
+    starts = sorted(
+        (key, order, path)
+        for order, path in enumerate(files)
+        if (key := _first_key(path, on_invalid)) is not None
+    )
     waiting = iter(starts)
     upcoming = next(waiting, None)
     active: list[tuple[float, int, _Stream]] = []

@@ -194,10 +194,9 @@ def _salvage(path: str, directory: str, report: FileReport) -> str:
         for record in iter_file_records(path, on_invalid=invalid.append):
             out.write(orjson.dumps(record) + b"\n")
     report.details.extend(invalid)
-    report.unreadable += sum(1 for line in invalid if not line.excerpt.startswith("<"))
-    # The "<compressed data ...>" entry says where reading stopped; it is no line.
-    report.torn = any(line.torn for line in invalid if not line.excerpt.startswith("<"))
-    report.note = next((line.excerpt for line in invalid if line.excerpt.startswith("<")), "")
+    report.unreadable += sum(1 for line in invalid if not line.is_note)
+    report.torn = any(line.torn for line in invalid if not line.is_note)
+    report.note = next((line.excerpt for line in invalid if line.is_note), "")
     return target
 
 
@@ -319,7 +318,6 @@ def _gzip_end(path: str) -> tuple[bool, str]:
     """Whether gzip file ``path`` ends in an unreadable line without its newline, and
     the note for compressed data that stops being readable ("" when it is whole)."""
     tail = b""
-    note = ""
     try:
         with gzip.open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
@@ -327,7 +325,7 @@ def _gzip_end(path: str) -> tuple[bool, str]:
                 tail = after if newline else tail + after
     except (EOFError, gzip.BadGzipFile, OSError, zlib.error) as err:
         return False, compressed_data_note(err)  # where reading stopped: no line
-    return _unreadable_tail(tail), note
+    return _unreadable_tail(tail), ""
 
 
 def load_records(con: Any, files: Sequence[str], columns: Mapping[str, str]) -> list[FileReport]:

@@ -45,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     records = find_request(
         args.paths, args.request_id, window=window, filters=filters, on_invalid=skipped.append
     )
-    # "<compressed data ...>" entries say where a file stopped being readable: no line.
-    lines = [line for line in skipped if not line.excerpt.startswith("<")]
+    lines = [line for line in skipped if not line.is_note]
     if lines:
         torn = sum(1 for line in lines if line.torn)
         print(
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     for note in skipped:
-        if note.excerpt.startswith("<"):
+        if note.is_note:
             print(f"inferlog trace: {note.path}: {note.excerpt}", file=sys.stderr)
     if not records:
         print(f"inferlog trace: no record has request_id {args.request_id!r}", file=sys.stderr)

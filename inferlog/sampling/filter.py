@@ -60,10 +60,10 @@ _FAILED_IDS_SIZE = 10_000
 # Python 3.12 lets a filter return a replacement record (gh-101307); before that the
 # only way to annotate a record is in place.
 _RECORD_REPLACEMENT = sys.version_info >= (3, 12)
-# The attributes that decide whether SampledLogger may take the decision early.
-_EARLY_INPUTS = frozenset({"force", "keep_level", "_limiter", "decide", "rate_for", "filter"})
 # The methods whose rules SampledLogger repeats: one overridden leaves it to the filter.
 _OWN_RULES = ("decide", "rate_for", "filter")
+# The attributes that decide whether SampledLogger may take the decision early.
+_EARLY_INPUTS = frozenset({"force", "keep_level", "_limiter", *_OWN_RULES})
 
 
 def _check_rate(name: str, value: object) -> float:
