@@ -217,9 +217,9 @@ class Walker:
             return text, text is not value, dropped
         if kind is int and not -BIG_INT < value < BIG_INT:
             start = next(starts)
-            shown = str(value)
             if start is None:
                 return value, False, False
+            shown = str(value)
             text, dropped = self._redact_from(shown, start)
             return (value, False, False) if text == shown else (text, True, dropped)
         if kind is dict:
